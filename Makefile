@@ -1,0 +1,39 @@
+# Every target sets up what it needs: a virtual environment with the pinned Python packages
+# (.venv/) and the pinned CDK CLI (node_modules/, from package-lock.json). Nothing global.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+CDK := $(CURDIR)/node_modules/.bin/cdk
+# Offline and quiet: no telemetry, no version check, no notices, no end-of-life banner.
+export CDK_DISABLE_CLI_TELEMETRY := true
+export CDK_DISABLE_VERSION_CHECK := true
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# cdk.json runs `python3 app.py`: the venv's python3 comes first.
+export PATH := $(BIN):$(PATH)
+
+.PHONY: synth deploy test lint typecheck clean
+
+synth: $(VENV)/.installed $(CDK)
+	$(CDK) synth --no-notices --quiet
+	@echo "Synthesized offline: cdk.out/HarvestStack.template.json"
+
+deploy: $(VENV)/.installed $(CDK)
+	$(CDK) deploy --no-notices HarvestStack
+
+test: $(VENV)/.installed $(CDK)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(CDK): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+clean:
+	rm -rf $(VENV) node_modules cdk.out .pytest_cache .mypy_cache .ruff_cache

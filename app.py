@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""The example app: one stack, HarvestStack, with one harvest job and its outputs.
+
+Every setting is a context value (defaults in cdk.json), overridable with ``-c key=value``:
+
+origin_endpoint_id, start_time, end_time, manifest_key
+    The harvest job's properties (times in ISO-8601 with a time zone).
+bucket_name
+    An existing bucket to write to; empty: the stack creates one.
+role_arn
+    An existing role for MediaPackage to assume; empty: the construct creates one.
+harvest_job_id
+    A fixed harvest job Id; empty: one is generated per deployment.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from cdk_mediapackage_harvest import HarvestJob
+
+REQUIRED = ("origin_endpoint_id", "start_time", "end_time", "manifest_key")
+OPTIONAL = ("bucket_name", "role_arn", "harvest_job_id")
+
+
+class HarvestStack(cdk.Stack):
+    """A harvest job, the bucket it writes to (unless an existing one is named), and outputs."""
+
+    def __init__(self, scope: Construct, id: str, *, settings: dict[str, str], **kwargs: object) -> None:
+        super().__init__(scope, id, **kwargs)  # type: ignore[arg-type]
+        if settings["bucket_name"]:
+            bucket = s3.Bucket.from_bucket_name(self, "Bucket", settings["bucket_name"])
+        else:
+            bucket = s3.Bucket(
+                self,
+                "Bucket",
+                block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+                encryption=s3.BucketEncryption.S3_MANAGED,
+                enforce_ssl=True,
+                removal_policy=cdk.RemovalPolicy.RETAIN,
+            )
+        role = (
+            iam.Role.from_role_arn(self, "DestinationRole", settings["role_arn"], mutable=False)
+            if settings["role_arn"]
+            else None
+        )
+        job = HarvestJob(
+            self,
+            "HarvestJob",
+            origin_endpoint_id=settings["origin_endpoint_id"],
+            start_time=settings["start_time"],
+            end_time=settings["end_time"],
+            destination_bucket=bucket,
+            manifest_key=settings["manifest_key"],
+            destination_role=role,
+            harvest_job_id=settings["harvest_job_id"] or None,
+        )
+        cdk.CfnOutput(self, "HarvestJobArn", value=job.harvest_job_arn)
+        cdk.CfnOutput(self, "HarvestJobStatus", value=job.harvest_job_status)
+        cdk.CfnOutput(self, "HarvestJobId", value=job.harvest_job_id)
+        cdk.CfnOutput(self, "ManifestUri", value=job.manifest_uri)
+
+
+def read_settings(app: cdk.App) -> dict[str, str]:
+    """The context values, as strings; a missing required key is an error naming it."""
+    settings: dict[str, str] = {}
+    for key in REQUIRED + OPTIONAL:
+        value = app.node.try_get_context(key)
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            raise ValueError(f"context {key!r}: {value!r} is a {type(value).__name__}; expected a string")
+        if key in REQUIRED and not value.strip():
+            raise ValueError(f"context {key!r} is missing; set it in cdk.json or with -c {key}=...")
+        settings[key] = value.strip()
+    return settings
+
+
+def build(app: cdk.App) -> HarvestStack:
+    """The example stack, from the app's context; ValueError names the bad context key."""
+    settings = read_settings(app)
+    try:
+        return HarvestStack(
+            app,
+            "HarvestStack",
+            settings=settings,
+            description="cdk-mediapackage-harvest example: a MediaPackage harvest job (live-to-VOD clip)",
+        )
+    except ValueError as error:
+        # The construct names the prop; the app's props are named like its context keys.
+        raise ValueError(f"context {error}") from None
+
+
+def main() -> None:
+    app = cdk.App()
+    try:
+        build(app)
+    except ValueError as error:
+        sys.exit(f"error: {error}")
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""The handler's Lambda asset, built at synth time without Docker and without network.
+
+The asset holds three things: the handler module (from ``lambda/`` in this repository, from
+``cdk_mediapackage_harvest/_handler/`` in an installed wheel), the shared rules module, and the
+installed, pinned crhelper package with its metadata. Its hash is taken from this output
+(``AssetHashType.OUTPUT``), so a change to any of them, crhelper's version included, changes it.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import shutil
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import cdk_mediapackage_harvest_rules
+import jsii
+from aws_cdk import aws_lambda as lambda_
+
+HANDLER_MODULE = "mediapackage_harvest_handler"
+RUNTIME = lambda_.Runtime.PYTHON_3_14
+
+
+def handler_source_dir() -> Path:
+    """The folder that holds the handler: inside the installed wheel, or this repository's."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_handler", here.parents[2] / "lambda"):
+        if (candidate / f"{HANDLER_MODULE}.py").is_file():
+            return candidate
+    raise FileNotFoundError(
+        f"cdk-mediapackage-harvest: {HANDLER_MODULE}.py is neither in {here / '_handler'} "
+        f"(an installed wheel) nor in {here.parents[2] / 'lambda'} (a checkout); reinstall the package"
+    )
+
+
+def _crhelper_files() -> list[tuple[Path, Path]]:
+    """(source, path in the asset) for the installed crhelper package and its metadata."""
+    spec = importlib.util.find_spec("crhelper")
+    if spec is None or spec.origin is None:
+        raise ModuleNotFoundError("cdk-mediapackage-harvest: crhelper is not installed; pip install crhelper")
+    package = Path(spec.origin).parent
+    files = [(path, Path("crhelper") / path.name) for path in sorted(package.glob("*.py"))]
+    distribution = importlib.metadata.distribution("crhelper")
+    metadata = Path(f"crhelper-{distribution.version}.dist-info")
+    for name in ("METADATA", "LICENSE", "NOTICE"):
+        located = distribution.locate_file(f"{metadata}/{name}")
+        if Path(str(located)).is_file():
+            files.append((Path(str(located)), metadata / name))
+    return files
+
+
+def build_asset(output_dir: Path, handler_dir: Path | None = None) -> None:
+    """Lay out the Lambda asset in ``output_dir`` (what local bundling runs)."""
+    source = handler_dir or handler_source_dir()
+    files = [(path, Path(path.name)) for path in sorted(source.glob("*.py"))]
+    rules = Path(cdk_mediapackage_harvest_rules.__file__)
+    files.append((rules, Path(rules.name)))
+    files.extend(_crhelper_files())
+    for origin, relative in files:
+        target = output_dir / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(origin, target)
+
+
+@jsii.implements(cdk.ILocalBundling)
+class _LocalBundling:
+    def try_bundle(self, output_dir: str, *, image: cdk.DockerImage, **_options: Any) -> bool:
+        # Never returns False: that would make CDK fall back to Docker, which cannot work here.
+        build_asset(Path(output_dir))
+        return True
+
+
+def handler_code() -> lambda_.Code:
+    """The handler's code, bundled locally; the Docker image is never used."""
+    return lambda_.Code.from_asset(
+        str(handler_source_dir()),
+        asset_hash_type=cdk.AssetHashType.OUTPUT,
+        exclude=["__pycache__", "*.pyc"],
+        bundling=cdk.BundlingOptions(image=RUNTIME.bundling_image, local=_LocalBundling()),
+    )

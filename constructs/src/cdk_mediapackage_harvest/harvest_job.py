@@ -1,0 +1,218 @@
+"""The HarvestJob construct: an AWS Elemental MediaPackage (v1) harvest job as a stack resource."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import cdk_mediapackage_harvest_rules as rules
+from aws_cdk import Annotations, CustomResource, Duration, Token
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from cdk_mediapackage_harvest._provider import MEDIAPACKAGE_PRINCIPAL, HarvestJobProvider
+
+#: Public contract: the CloudFormation type of the custom resource.
+RESOURCE_TYPE = "Custom::MediaPackageHarvestJob"
+#: Public contract: the id of the role created for a destination bucket, a child of the bucket.
+DESTINATION_ROLE_ID = "MediaPackageHarvestRole"
+
+
+class HarvestJob(Construct):
+    """A MediaPackage harvest job: a clip of a live origin endpoint's startover window, to S3.
+
+    The job is created when the stack deploys. Harvest jobs cannot be changed or deleted: a change
+    to a harvest property creates a new job (with a new Id), and removing the resource leaves the
+    job's record in MediaPackage, which keeps it for 90 days.
+
+    Example::
+
+        job = HarvestJob(self, "Clip",
+            origin_endpoint_id="my-hls-endpoint",
+            start_time="2026-11-28T10:00:00Z",
+            end_time=datetime(2026, 11, 28, 10, 30, tzinfo=timezone.utc),
+            destination_bucket=bucket,
+            manifest_key="clips/final/index.m3u8",
+        )
+        CfnOutput(self, "HarvestJobArn", value=job.harvest_job_arn)
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        origin_endpoint_id: str,
+        start_time: str | datetime,
+        end_time: str | datetime,
+        destination_bucket: s3.IBucket,
+        manifest_key: str,
+        destination_role: iam.IRole | None = None,
+        harvest_job_id: str | None = None,
+    ) -> None:
+        """Define a harvest job.
+
+        :param origin_endpoint_id: The id of the MediaPackage origin endpoint (HLS, or DASH with
+            a timeline segment template) to harvest from; it must have a startover window that
+            covers the harvest window. Letters, digits, ``_`` and ``-``.
+        :param start_time: The start of the window to harvest: an ISO-8601 string with a time
+            zone (``"2026-11-28T10:00:00Z"``) or a timezone-aware ``datetime``. Sent to
+            MediaPackage as ISO-8601 UTC with ``Z``.
+        :param end_time: The end of the window, in the same forms. After ``start_time``, at most
+            24 hours after it, and in the past when the stack deploys (a time still in the
+            future at synth is only a warning, since deployment may come later).
+        :param destination_bucket: The bucket MediaPackage writes the clip to, in the stack's region.
+        :param manifest_key: The S3 key of the top-level manifest, e.g.
+            ``"clips/final/index.m3u8"``; segments go beside it. Not starting with ``/``, at most
+            1024 bytes. A job with the same key as another overwrites its manifest.
+        :param destination_role: The role MediaPackage assumes to write to the bucket; it must
+            trust ``mediapackage.amazonaws.com``. The handler may pass only this role, and only
+            to MediaPackage. Default: - one role per destination bucket is created, trusted by
+            MediaPackage, allowed ``s3:PutObject``, ``s3:GetBucketLocation`` and
+            ``s3:ListBucket`` on that bucket (and to use its KMS key, when it has one).
+        :param harvest_job_id: The harvest job's Id. MediaPackage keeps an Id for 90 days, so a
+            fixed Id cannot be given new harvest properties. Default: - generated from the stack
+            name, the logical id and the CloudFormation request, unique for each create or
+            replacement.
+        """
+        super().__init__(scope, id)
+        start = _checked_time("start_time", start_time)
+        end = _checked_time("end_time", end_time)
+        if isinstance(start, datetime) and isinstance(end, datetime):
+            rules.check_window(start, end, start_name="start_time", end_name="end_time")
+        if isinstance(end, datetime) and end > datetime.now(timezone.utc):
+            Annotations.of(self).add_warning_v2(
+                "cdk-mediapackage-harvest:endTimeInFuture",
+                f"end_time {rules.format_time(end)} is still in the future: deploy after it has "
+                "passed, or the harvest job fails (MediaPackage harvests only past content)",
+            )
+        if not Token.is_unresolved(origin_endpoint_id):
+            rules.check_identifier("origin_endpoint_id", origin_endpoint_id)
+        if not Token.is_unresolved(manifest_key):
+            rules.check_manifest_key("manifest_key", manifest_key)
+            warning = rules.manifest_key_warning("manifest_key", manifest_key)
+            if warning:
+                Annotations.of(self).add_warning_v2("cdk-mediapackage-harvest:manifestKeyExtension", warning)
+        if harvest_job_id is not None and not Token.is_unresolved(harvest_job_id):
+            rules.check_identifier("harvest_job_id", harvest_job_id)
+
+        role = destination_role or _destination_role(destination_bucket)
+        provider = HarvestJobProvider.of(self)
+        provider.grant_pass_role(role)
+
+        properties: dict[str, object] = {
+            "OriginEndpointId": origin_endpoint_id,
+            "StartTime": rules.format_time(start) if isinstance(start, datetime) else start,
+            "EndTime": rules.format_time(end) if isinstance(end, datetime) else end,
+            "S3Destination": {
+                "BucketName": destination_bucket.bucket_name,
+                "ManifestKey": manifest_key,
+                "RoleArn": role.role_arn,
+            },
+        }
+        if harvest_job_id is not None:
+            properties["Id"] = harvest_job_id
+        resource = CustomResource(
+            self,
+            "Resource",
+            resource_type=RESOURCE_TYPE,
+            service_token=provider.service_token,
+            properties=properties,
+            service_timeout=Duration.minutes(15),
+        )
+        # The handler keeps its permissions until every job is gone (CloudFormation deletes the
+        # policy only after the resources that depend on it).
+        resource.node.add_dependency(provider.policy)
+
+        self._destination_role = role
+        self._harvest_job_arn = resource.get_att_string("Arn")
+        self._harvest_job_id = resource.get_att_string("Id")
+        self._harvest_job_status = resource.get_att_string("Status")
+        self._harvest_job_channel_id = resource.get_att_string("ChannelId")
+        self._harvest_job_created_at = resource.get_att_string("CreatedAt")
+        self._manifest_uri = resource.get_att_string("ManifestUri")
+
+    @property
+    def destination_role(self) -> iam.IRole:
+        """The role MediaPackage assumes to write the clip: the one given, or the one created."""
+        return self._destination_role
+
+    @property
+    def harvest_job_arn(self) -> str:
+        """A token representing the harvest job's ARN.
+
+        :attribute: Arn
+        """
+        return self._harvest_job_arn
+
+    @property
+    def harvest_job_id(self) -> str:
+        """A token representing the harvest job's Id (also its physical resource id).
+
+        :attribute: Id
+        """
+        return self._harvest_job_id
+
+    @property
+    def harvest_job_status(self) -> str:
+        """A token representing the job's status when the resource was last created or updated.
+
+        ``IN_PROGRESS`` right after creation; ``SUCCEEDED`` or ``FAILED`` once MediaPackage is done.
+
+        :attribute: Status
+        """
+        return self._harvest_job_status
+
+    @property
+    def harvest_job_channel_id(self) -> str:
+        """A token representing the id of the channel the origin endpoint belongs to.
+
+        :attribute: ChannelId
+        """
+        return self._harvest_job_channel_id
+
+    @property
+    def harvest_job_created_at(self) -> str:
+        """A token representing when MediaPackage received the job (ISO-8601).
+
+        :attribute: CreatedAt
+        """
+        return self._harvest_job_created_at
+
+    @property
+    def manifest_uri(self) -> str:
+        """A token representing the harvested manifest's location, ``s3://bucket/manifest_key``.
+
+        :attribute: ManifestUri
+        """
+        return self._manifest_uri
+
+
+def _checked_time(name: str, value: str | datetime) -> str | datetime:
+    """A concrete time parsed (aware, UTC); a token passed through for the handler to check."""
+    if isinstance(value, str) and Token.is_unresolved(value):
+        return value
+    return rules.parse_time(name, value)
+
+
+def _destination_role(bucket: s3.IBucket) -> iam.IRole:
+    """The bucket's harvest role: created with the first job that writes to it, then shared."""
+    existing = bucket.node.try_find_child(DESTINATION_ROLE_ID)
+    if isinstance(existing, iam.Role):
+        return existing
+    role = iam.Role(
+        bucket,
+        DESTINATION_ROLE_ID,
+        assumed_by=iam.ServicePrincipal(MEDIAPACKAGE_PRINCIPAL),
+        description="Lets AWS Elemental MediaPackage write harvested clips to this bucket",
+    )
+    role.add_to_principal_policy(
+        iam.PolicyStatement(actions=["s3:PutObject"], resources=[bucket.arn_for_objects("*")])
+    )
+    role.add_to_principal_policy(
+        iam.PolicyStatement(actions=["s3:GetBucketLocation", "s3:ListBucket"], resources=[bucket.bucket_arn])
+    )
+    if bucket.encryption_key is not None:
+        # SSE-KMS: writing an object needs a data key; multipart uploads also decrypt it.
+        bucket.encryption_key.grant(role, "kms:GenerateDataKey", "kms:Decrypt")
+    return role

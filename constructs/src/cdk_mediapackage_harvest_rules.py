@@ -1,0 +1,173 @@
+"""The harvest-job rules, shared by synthesis and deployment.
+
+Pure standard library on purpose: the construct library checks concrete values with these
+functions at synth time, and the bundling step copies this very file into the Lambda asset so
+the handler checks the resolved values at deploy time. One copy of each rule, no drift.
+
+Every check takes ``name``, the property name to put in the error (``start_time`` at synth
+time, ``StartTime`` in the handler), and raises :class:`HarvestRuleError` naming that property,
+the bad value and what is expected.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime, timedelta, timezone
+
+#: MediaPackage harvests at most this long a window.
+MAX_WINDOW = timedelta(hours=24)
+#: S3 object keys are at most 1024 bytes of UTF-8.
+MAX_MANIFEST_KEY_BYTES = 1024
+#: The API does not document a maximum Id length; 64 keeps ids, ARNs and responses small.
+MAX_ID_LENGTH = 64
+#: Manifest extensions MediaPackage writes (HLS, DASH).
+MANIFEST_EXTENSIONS = (".m3u8", ".mpd")
+
+_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
+_EXAMPLE_TIME = "2026-11-28T10:00:00Z"
+
+
+class HarvestRuleError(ValueError):
+    """A value breaks a MediaPackage harvest-job rule; the message names the property."""
+
+
+def _show(value: object, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
+
+
+def parse_time(name: str, value: str | datetime) -> datetime:
+    """Parse an ISO-8601 string or a timezone-aware datetime into an aware UTC datetime."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise HarvestRuleError(
+                f"{name}: {_show(value)} is not an ISO-8601 date and time; "
+                f"expected e.g. {_EXAMPLE_TIME!r}"
+            ) from None
+    else:
+        raise HarvestRuleError(
+            f"{name}: {_show(value)} is a {type(value).__name__}; "
+            f"expected an ISO-8601 string such as {_EXAMPLE_TIME!r} or a timezone-aware datetime"
+        )
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise HarvestRuleError(
+            f"{name}: {_show(value if isinstance(value, str) else str(value))} has no time zone; "
+            f"expected a UTC offset or 'Z', e.g. {_EXAMPLE_TIME!r}"
+        )
+    return parsed.astimezone(timezone.utc)
+
+
+def format_time(value: datetime) -> str:
+    """ISO-8601 in UTC with a ``Z``, the form sent to MediaPackage."""
+    utc = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return utc.isoformat(timespec="auto") + "Z"
+
+
+def check_window(
+    start: datetime,
+    end: datetime,
+    *,
+    start_name: str,
+    end_name: str,
+) -> None:
+    """End after start, and a window of at most 24 hours."""
+    if end <= start:
+        raise HarvestRuleError(
+            f"{end_name}: {format_time(end)!r} is not after {start_name} "
+            f"{format_time(start)!r}; expected the window to end after it starts"
+        )
+    if end - start > MAX_WINDOW:
+        raise HarvestRuleError(
+            f"{end_name}: the window {format_time(start)!r} to {format_time(end)!r} lasts "
+            f"{end - start}; expected at most 24 hours (MediaPackage's limit)"
+        )
+
+
+def check_ended(end: datetime, now: datetime, *, end_name: str) -> None:
+    """MediaPackage only harvests a window that has already ended."""
+    if end > now:
+        raise HarvestRuleError(
+            f"{end_name}: {format_time(end)!r} is in the future (now {format_time(now)!r}); "
+            "expected a window that has ended: MediaPackage harvests only past content"
+        )
+
+
+def check_identifier(name: str, value: object) -> str:
+    """Letters, digits, ``_`` and ``-``, 1 to 64 characters (harvest job and endpoint ids)."""
+    if not isinstance(value, str):
+        raise HarvestRuleError(
+            f"{name}: {_show(value)} is a {type(value).__name__}; expected a string"
+        )
+    if not value:
+        raise HarvestRuleError(f"{name}: is empty; expected 1 to {MAX_ID_LENGTH} characters")
+    if len(value) > MAX_ID_LENGTH:
+        raise HarvestRuleError(
+            f"{name}: {_show(value)} has {len(value)} characters; "
+            f"expected at most {MAX_ID_LENGTH}"
+        )
+    if not _ID_PATTERN.fullmatch(value):
+        raise HarvestRuleError(
+            f"{name}: {_show(value)} has characters other than letters, digits, '_' and '-'"
+        )
+    return value
+
+
+def check_manifest_key(name: str, value: object) -> str:
+    """A non-empty S3 key of at most 1024 bytes that does not start with ``/``."""
+    if not isinstance(value, str):
+        raise HarvestRuleError(
+            f"{name}: {_show(value)} is a {type(value).__name__}; expected a string"
+        )
+    if not value:
+        raise HarvestRuleError(
+            f"{name}: is empty; expected the S3 key of the manifest, e.g. 'clips/index.m3u8'"
+        )
+    if value.startswith("/"):
+        raise HarvestRuleError(
+            f"{name}: {_show(value)} starts with '/'; expected a key relative to the bucket, "
+            f"e.g. {value.lstrip('/')!r}"
+        )
+    size = len(value.encode("utf-8", errors="surrogatepass"))
+    if size > MAX_MANIFEST_KEY_BYTES:
+        raise HarvestRuleError(
+            f"{name}: {_show(value)} is {size} bytes long; "
+            f"expected at most {MAX_MANIFEST_KEY_BYTES} bytes (UTF-8), S3's key limit"
+        )
+    return value
+
+
+def manifest_key_warning(name: str, key: str) -> str | None:
+    """A warning when the key does not look like a manifest (not an error: it is allowed)."""
+    if key.endswith(MANIFEST_EXTENSIONS):
+        return None
+    return (
+        f"{name}: {_show(key)} ends in neither '.m3u8' (HLS) nor '.mpd' (DASH); "
+        "players and tools look for the manifest by that extension"
+    )
+
+
+def generated_harvest_job_id(stack_id: str, logical_id: str, request_id: str) -> str:
+    """A harvest job Id for a request that names none.
+
+    Readable (stack name and logical id), unique per CloudFormation request (a hash of the
+    RequestId) and the same when that request is delivered again, so a redelivery adopts the
+    job it created and a redeploy never collides with a job MediaPackage keeps for 90 days.
+    """
+    parts = stack_id.split("/")
+    stack_name = parts[1] if len(parts) > 2 else "stack"
+    digest = hashlib.sha256(request_id.encode("utf-8", errors="surrogatepass")).hexdigest()[:12]
+    readable = "-".join(
+        _sanitize(part, limit)
+        for part, limit in ((stack_name, 24), (logical_id, 26))
+        if _sanitize(part, limit)
+    )
+    return f"{readable}-{digest}" if readable else digest
+
+
+def _sanitize(text: str, limit: int) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "", text)[:limit]

@@ -1,0 +1,307 @@
+"""Custom::MediaPackageHarvestJob: a CloudFormation custom resource that creates a harvest job.
+
+Entry point ``mediapackage_harvest_handler.handler``. The crhelper entry points below are thin:
+they parse the event, call the pure functions with a MediaPackage client, and put the job's
+attributes in ``helper.Data``. Every property arrives as a string; the rules are the ones the
+construct library checked at synth time (``cdk_mediapackage_harvest_rules``, copied into this
+asset), checked again here on the resolved values.
+
+Harvest jobs cannot be edited, cancelled or deleted, and MediaPackage keeps their Id for 90 days,
+hence: Create is idempotent per CloudFormation request, Update keeps the job when its harvest
+properties did not change and otherwise creates a new one, and Delete only answers.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import cdk_mediapackage_harvest_rules as rules
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from crhelper import CfnResource
+
+if TYPE_CHECKING:
+    from mypy_boto3_mediapackage import MediaPackageClient
+
+logger = logging.getLogger(__name__)
+
+# sleep_on_delete=0: crhelper would otherwise sleep 120 s before answering every Delete.
+helper = CfnResource(json_logging=True, log_level="INFO", boto_level="ERROR", sleep_on_delete=0)
+
+#: crhelper keeps only the *last* 240 characters of a longer Reason; ours are cut at the end.
+MAX_REASON_LENGTH = 256
+DATA_KEYS = ("Arn", "Id", "Status", "ChannelId", "CreatedAt", "StartTime", "EndTime", "ManifestUri")
+_DESTINATION_KEYS = ("BucketName", "ManifestKey", "RoleArn")
+_PROPERTY_KEYS = frozenset({"ServiceToken", "OriginEndpointId", "StartTime", "EndTime", "S3Destination", "Id"})
+
+HarvestJob = Mapping[str, Any]
+
+
+class HarvestJobFailure(Exception):
+    """The request cannot be carried out; the message is the Reason CloudFormation shows."""
+
+
+@dataclass(frozen=True)
+class HarvestRequest:
+    """The harvest properties of one resource, parsed and checked."""
+
+    origin_endpoint_id: str
+    start_time: datetime
+    end_time: datetime
+    bucket_name: str
+    manifest_key: str
+    role_arn: str
+    harvest_job_id: str | None
+
+    def create_arguments(self, job_id: str) -> dict[str, Any]:
+        return {
+            "Id": job_id,
+            "OriginEndpointId": self.origin_endpoint_id,
+            "StartTime": rules.format_time(self.start_time),
+            "EndTime": rules.format_time(self.end_time),
+            "S3Destination": {
+                "BucketName": self.bucket_name,
+                "ManifestKey": self.manifest_key,
+                "RoleArn": self.role_arn,
+            },
+        }
+
+
+def _string(properties: Mapping[str, Any], key: str, path: str = "") -> str:
+    name = f"{path}{key}"
+    if key not in properties:
+        raise HarvestJobFailure(f"Missing property {name}")
+    value = properties[key]
+    if not isinstance(value, str):
+        raise HarvestJobFailure(f"Property {name} is a {type(value).__name__}; expected a string")
+    if not value:
+        raise HarvestJobFailure(f"Property {name} is empty")
+    return value
+
+
+def parse_properties(properties: object) -> HarvestRequest:
+    """Parse ResourceProperties (all strings) into a checked :class:`HarvestRequest`."""
+    if not isinstance(properties, Mapping):
+        raise HarvestJobFailure("ResourceProperties is missing or not an object")
+    unknown = sorted(str(key) for key in properties if key not in _PROPERTY_KEYS)
+    if unknown:
+        raise HarvestJobFailure(
+            f"Unknown property {', '.join(unknown)}; expected only {', '.join(sorted(_PROPERTY_KEYS - {'ServiceToken'}))}"
+        )
+    destination = properties.get("S3Destination")
+    if not isinstance(destination, Mapping):
+        raise HarvestJobFailure(
+            "Missing property S3Destination" if destination is None
+            else f"Property S3Destination is a {type(destination).__name__}; expected an object with {', '.join(_DESTINATION_KEYS)}"
+        )
+    unknown = sorted(str(key) for key in destination if key not in _DESTINATION_KEYS)
+    if unknown:
+        raise HarvestJobFailure(
+            f"Unknown property S3Destination.{', S3Destination.'.join(unknown)}; expected only {', '.join(_DESTINATION_KEYS)}"
+        )
+    job_id = properties.get("Id")
+    try:
+        start = rules.parse_time("StartTime", _string(properties, "StartTime"))
+        end = rules.parse_time("EndTime", _string(properties, "EndTime"))
+        rules.check_window(start, end, start_name="StartTime", end_name="EndTime")
+        return HarvestRequest(
+            origin_endpoint_id=rules.check_identifier("OriginEndpointId", _string(properties, "OriginEndpointId")),
+            start_time=start,
+            end_time=end,
+            bucket_name=_string(destination, "BucketName", "S3Destination."),
+            manifest_key=rules.check_manifest_key(
+                "S3Destination.ManifestKey", _string(destination, "ManifestKey", "S3Destination.")
+            ),
+            role_arn=_string(destination, "RoleArn", "S3Destination."),
+            harvest_job_id=None if job_id is None else rules.check_identifier("Id", job_id),
+        )
+    except rules.HarvestRuleError as error:
+        raise HarvestJobFailure(str(error)) from None
+
+
+def _same_time(actual: object, expected: datetime) -> bool:
+    try:
+        return isinstance(actual, str) and rules.parse_time("", actual) == expected
+    except rules.HarvestRuleError:
+        return False
+
+
+def differences(request: HarvestRequest, job: HarvestJob) -> list[str]:
+    """The harvest properties in which an existing job differs from the request."""
+    destination = job.get("S3Destination") or {}
+    found = []
+    if job.get("OriginEndpointId") != request.origin_endpoint_id:
+        found.append("OriginEndpointId")
+    if not _same_time(job.get("StartTime"), request.start_time):
+        found.append("StartTime")
+    if not _same_time(job.get("EndTime"), request.end_time):
+        found.append("EndTime")
+    for key, wanted in (
+        ("BucketName", request.bucket_name),
+        ("ManifestKey", request.manifest_key),
+        ("RoleArn", request.role_arn),
+    ):
+        if destination.get(key) != wanted:
+            found.append(f"S3Destination.{key}")
+    return found
+
+
+def job_data(job: HarvestJob) -> dict[str, str]:
+    """The resource's attributes (``Fn::GetAtt``) from a CreateHarvestJob/DescribeHarvestJob answer."""
+    destination = job.get("S3Destination") or {}
+    data = {key: str(job.get(key, "")) for key in DATA_KEYS if key != "ManifestUri"}
+    data["ManifestUri"] = f"s3://{destination.get('BucketName', '')}/{destination.get('ManifestKey', '')}"
+    return data
+
+
+def _error_text(error: ClientError) -> str:
+    details = error.response.get("Error", {})
+    code = details.get("Code") or "Error"
+    message = details.get("Message") or str(error)
+    return f"{code}: {message}"
+
+
+def describe_job(client: MediaPackageClient, job_id: str) -> HarvestJob | None:
+    """The job with this Id, or None when MediaPackage has none (or will not say)."""
+    if not job_id:
+        return None
+    try:
+        return client.describe_harvest_job(Id=job_id)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "NotFoundException":
+            logger.warning({"message": "DescribeHarvestJob failed", "harvestJobId": job_id, "error": _error_text(error)})
+        return None
+
+
+def create_or_adopt(client: MediaPackageClient, request: HarvestRequest, job_id: str) -> HarvestJob:
+    """CreateHarvestJob; when the Id already exists, adopt that job if it is the same harvest."""
+    try:
+        job: HarvestJob = client.create_harvest_job(**request.create_arguments(job_id))
+    except ClientError as error:
+        # botocore already retried throttling and 5xx. A duplicate Id is not a modelled error
+        # (most likely 422), so look the Id up instead of guessing from the error code.
+        existing = describe_job(client, job_id)
+        if existing is None:
+            raise HarvestJobFailure(f"CreateHarvestJob {job_id} failed: {_error_text(error)}") from error
+        changed = differences(request, existing)
+        if changed:
+            raise HarvestJobFailure(
+                f"Harvest job Id {job_id} already exists with a different {', '.join(changed)}; "
+                "an Id cannot be reused for 90 days: set another Id, or none to get a generated one"
+            ) from error
+        logger.info({"message": "Adopted the existing harvest job with this Id", "harvestJobId": job_id})
+        return existing
+    logger.info({"message": "Created harvest job", "harvestJobId": job_id, "status": job.get("Status")})
+    return job
+
+
+def create_harvest_job(
+    client: MediaPackageClient, event: Mapping[str, Any], now: datetime
+) -> tuple[str, dict[str, str]]:
+    """Create: the physical resource id (the job Id) and the attributes."""
+    request = parse_properties(event.get("ResourceProperties"))
+    try:
+        rules.check_ended(request.end_time, now, end_name="EndTime")
+    except rules.HarvestRuleError as error:
+        raise HarvestJobFailure(str(error)) from None
+    job_id = request.harvest_job_id or _generated_id(event)
+    job = create_or_adopt(client, request, job_id)
+    return job_id, job_data(job)
+
+
+def update_harvest_job(
+    client: MediaPackageClient, event: Mapping[str, Any], now: datetime
+) -> tuple[str, dict[str, str]]:
+    """Update: keep the job when its harvest properties are unchanged, else create a new one.
+
+    CloudFormation sends Update when any property changes, ServiceToken included (a new handler),
+    and in rollback. A returned physical id that differs from the old one means replacement:
+    CloudFormation then sends Delete for the old job, which Delete only acknowledges.
+    """
+    request = parse_properties(event.get("ResourceProperties"))
+    physical_id = str(event.get("PhysicalResourceId") or "")
+    current = describe_job(client, physical_id)
+    if current is not None:
+        changed = differences(request, current)
+        if not changed and request.harvest_job_id in (None, physical_id):
+            logger.info({"message": "Harvest properties unchanged: keeping the job", "harvestJobId": physical_id})
+            return physical_id, job_data(current)
+        if request.harvest_job_id == physical_id:
+            raise HarvestJobFailure(
+                f"Id {physical_id} is kept but {', '.join(changed)} changed: a harvest job cannot be "
+                "changed and its Id cannot be reused for 90 days; set a new Id, or none to get a generated one"
+            )
+    return create_harvest_job(client, event, now)
+
+
+def _generated_id(event: Mapping[str, Any]) -> str:
+    return rules.generated_harvest_job_id(
+        str(event.get("StackId", "")), str(event.get("LogicalResourceId", "")), str(event.get("RequestId", ""))
+    )
+
+
+@functools.cache
+def mediapackage_client() -> MediaPackageClient:
+    """One client per container, created the standard way (``AWS_ENDPOINT_URL_MEDIAPACKAGE`` works).
+
+    Standard retry mode retries throttling (TooManyRequestsException) and 5xx with exponential
+    backoff; eight attempts stay well inside the function timeout.
+    """
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 8},
+        connect_timeout=5,
+        read_timeout=30,
+        user_agent_extra="cdk-mediapackage-harvest",
+    )
+    return boto3.client("mediapackage", config=config)
+
+
+def reason(error: BaseException) -> str:
+    """The Reason for a FAILED answer: the useful part first, cut to what crhelper keeps whole."""
+    if isinstance(error, HarvestJobFailure):
+        text = str(error)
+    elif isinstance(error, ClientError):
+        text = _error_text(error)
+    else:
+        text = f"{type(error).__name__}: {error}"
+    return text if len(text) <= MAX_REASON_LENGTH else text[: MAX_REASON_LENGTH - 3] + "..."
+
+
+def _respond(
+    action: Callable[[MediaPackageClient, Mapping[str, Any], datetime], tuple[str, dict[str, str]]],
+    event: Mapping[str, Any],
+) -> str:
+    try:
+        physical_id, data = action(mediapackage_client(), event, datetime.now(timezone.utc))
+    except Exception as error:
+        raise HarvestJobFailure(reason(error)) from error
+    helper.Data.update(data)
+    return physical_id
+
+
+@helper.create
+def create(event: Mapping[str, Any], _context: object) -> str:
+    return _respond(create_harvest_job, event)
+
+
+@helper.update
+def update(event: Mapping[str, Any], _context: object) -> str:
+    return _respond(update_harvest_job, event)
+
+
+@helper.delete
+def delete(event: Mapping[str, Any], _context: object) -> None:
+    # Harvest jobs cannot be deleted: MediaPackage keeps the record for 90 days. Answering at
+    # once (no API call) also lets the Delete after a failed Create succeed for any physical id.
+    logger.info({"message": "Harvest jobs cannot be deleted; nothing to do", "harvestJobId": event.get("PhysicalResourceId")})
+
+
+def handler(event: dict[str, Any], context: object) -> None:
+    """The Lambda entry point."""
+    helper(event, context)
