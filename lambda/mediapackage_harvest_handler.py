@@ -17,7 +17,7 @@ import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -38,12 +38,14 @@ helper = CfnResource(json_logging=True, log_level="INFO", boto_level="ERROR", sl
 MAX_REASON_LENGTH = 256
 DATA_KEYS = ("Arn", "Id", "Status", "ChannelId", "CreatedAt", "StartTime", "EndTime", "ManifestUri")
 _DESTINATION_KEYS = ("BucketName", "ManifestKey", "RoleArn")
-_PROPERTY_KEYS = frozenset({"ServiceToken", "OriginEndpointId", "StartTime", "EndTime", "S3Destination", "Id"})
+_PROPERTY_KEYS = frozenset(
+    {"ServiceToken", "OriginEndpointId", "StartTime", "EndTime", "S3Destination", "Id"}
+)
 
 HarvestJob = Mapping[str, Any]
 
 
-class HarvestJobFailure(Exception):
+class HarvestJobError(Exception):
     """The request cannot be carried out; the message is the Reason CloudFormation shows."""
 
 
@@ -76,42 +78,45 @@ class HarvestRequest:
 def _string(properties: Mapping[str, Any], key: str, path: str = "") -> str:
     name = f"{path}{key}"
     if key not in properties:
-        raise HarvestJobFailure(f"Missing property {name}")
+        raise HarvestJobError(f"Missing property {name}")
     value = properties[key]
     if not isinstance(value, str):
-        raise HarvestJobFailure(f"Property {name} is a {type(value).__name__}; expected a string")
+        raise HarvestJobError(f"Property {name} is a {type(value).__name__}; expected a string")
     if not value:
-        raise HarvestJobFailure(f"Property {name} is empty")
+        raise HarvestJobError(f"Property {name} is empty")
     return value
+
+
+def _reject_unknown(properties: Mapping[str, Any], known: frozenset[str], path: str) -> None:
+    unknown = sorted(f"{path}{key}" for key in properties if key not in known)
+    if unknown:
+        expected = ", ".join(sorted(known - {"ServiceToken"}))
+        raise HarvestJobError(f"Unknown property {', '.join(unknown)}; expected only {expected}")
 
 
 def parse_properties(properties: object) -> HarvestRequest:
     """Parse ResourceProperties (all strings) into a checked :class:`HarvestRequest`."""
     if not isinstance(properties, Mapping):
-        raise HarvestJobFailure("ResourceProperties is missing or not an object")
-    unknown = sorted(str(key) for key in properties if key not in _PROPERTY_KEYS)
-    if unknown:
-        raise HarvestJobFailure(
-            f"Unknown property {', '.join(unknown)}; expected only {', '.join(sorted(_PROPERTY_KEYS - {'ServiceToken'}))}"
-        )
+        raise HarvestJobError("ResourceProperties is missing or not an object")
+    _reject_unknown(properties, _PROPERTY_KEYS, "")
     destination = properties.get("S3Destination")
+    if destination is None:
+        raise HarvestJobError("Missing property S3Destination")
     if not isinstance(destination, Mapping):
-        raise HarvestJobFailure(
-            "Missing property S3Destination" if destination is None
-            else f"Property S3Destination is a {type(destination).__name__}; expected an object with {', '.join(_DESTINATION_KEYS)}"
+        raise HarvestJobError(
+            f"Property S3Destination is a {type(destination).__name__}; "
+            f"expected an object with {', '.join(_DESTINATION_KEYS)}"
         )
-    unknown = sorted(str(key) for key in destination if key not in _DESTINATION_KEYS)
-    if unknown:
-        raise HarvestJobFailure(
-            f"Unknown property S3Destination.{', S3Destination.'.join(unknown)}; expected only {', '.join(_DESTINATION_KEYS)}"
-        )
+    _reject_unknown(destination, frozenset(_DESTINATION_KEYS), "S3Destination.")
     job_id = properties.get("Id")
     try:
         start = rules.parse_time("StartTime", _string(properties, "StartTime"))
         end = rules.parse_time("EndTime", _string(properties, "EndTime"))
         rules.check_window(start, end, start_name="StartTime", end_name="EndTime")
         return HarvestRequest(
-            origin_endpoint_id=rules.check_identifier("OriginEndpointId", _string(properties, "OriginEndpointId")),
+            origin_endpoint_id=rules.check_identifier(
+                "OriginEndpointId", _string(properties, "OriginEndpointId")
+            ),
             start_time=start,
             end_time=end,
             bucket_name=_string(destination, "BucketName", "S3Destination."),
@@ -122,7 +127,7 @@ def parse_properties(properties: object) -> HarvestRequest:
             harvest_job_id=None if job_id is None else rules.check_identifier("Id", job_id),
         )
     except rules.HarvestRuleError as error:
-        raise HarvestJobFailure(str(error)) from None
+        raise HarvestJobError(str(error)) from None
 
 
 def _same_time(actual: object, expected: datetime) -> bool:
@@ -175,7 +180,9 @@ def describe_job(client: MediaPackageClient, job_id: str) -> HarvestJob | None:
         return client.describe_harvest_job(Id=job_id)
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") != "NotFoundException":
-            logger.warning({"message": "DescribeHarvestJob failed", "harvestJobId": job_id, "error": _error_text(error)})
+            logger.warning(
+                {"message": "DescribeHarvestJob failed", "harvestJobId": job_id, "error": _error_text(error)}
+            )
         return None
 
 
@@ -188,10 +195,10 @@ def create_or_adopt(client: MediaPackageClient, request: HarvestRequest, job_id:
         # (most likely 422), so look the Id up instead of guessing from the error code.
         existing = describe_job(client, job_id)
         if existing is None:
-            raise HarvestJobFailure(f"CreateHarvestJob {job_id} failed: {_error_text(error)}") from error
+            raise HarvestJobError(f"CreateHarvestJob {job_id} failed: {_error_text(error)}") from error
         changed = differences(request, existing)
         if changed:
-            raise HarvestJobFailure(
+            raise HarvestJobError(
                 f"Harvest job Id {job_id} already exists with a different {', '.join(changed)}; "
                 "an Id cannot be reused for 90 days: set another Id, or none to get a generated one"
             ) from error
@@ -209,7 +216,7 @@ def create_harvest_job(
     try:
         rules.check_ended(request.end_time, now, end_name="EndTime")
     except rules.HarvestRuleError as error:
-        raise HarvestJobFailure(str(error)) from None
+        raise HarvestJobError(str(error)) from None
     job_id = request.harvest_job_id or _generated_id(event)
     job = create_or_adopt(client, request, job_id)
     return job_id, job_data(job)
@@ -230,19 +237,24 @@ def update_harvest_job(
     if current is not None:
         changed = differences(request, current)
         if not changed and request.harvest_job_id in (None, physical_id):
-            logger.info({"message": "Harvest properties unchanged: keeping the job", "harvestJobId": physical_id})
+            logger.info(
+                {"message": "Harvest properties unchanged: keeping the job", "harvestJobId": physical_id}
+            )
             return physical_id, job_data(current)
         if request.harvest_job_id == physical_id:
-            raise HarvestJobFailure(
+            raise HarvestJobError(
                 f"Id {physical_id} is kept but {', '.join(changed)} changed: a harvest job cannot be "
-                "changed and its Id cannot be reused for 90 days; set a new Id, or none to get a generated one"
+                "changed and its Id cannot be reused for 90 days; "
+                "set a new Id, or none to get a generated one"
             )
     return create_harvest_job(client, event, now)
 
 
 def _generated_id(event: Mapping[str, Any]) -> str:
     return rules.generated_harvest_job_id(
-        str(event.get("StackId", "")), str(event.get("LogicalResourceId", "")), str(event.get("RequestId", ""))
+        str(event.get("StackId", "")),
+        str(event.get("LogicalResourceId", "")),
+        str(event.get("RequestId", "")),
     )
 
 
@@ -264,7 +276,7 @@ def mediapackage_client() -> MediaPackageClient:
 
 def reason(error: BaseException) -> str:
     """The Reason for a FAILED answer: the useful part first, cut to what crhelper keeps whole."""
-    if isinstance(error, HarvestJobFailure):
+    if isinstance(error, HarvestJobError):
         text = str(error)
     elif isinstance(error, ClientError):
         text = _error_text(error)
@@ -278,9 +290,9 @@ def _respond(
     event: Mapping[str, Any],
 ) -> str:
     try:
-        physical_id, data = action(mediapackage_client(), event, datetime.now(timezone.utc))
+        physical_id, data = action(mediapackage_client(), event, datetime.now(UTC))
     except Exception as error:
-        raise HarvestJobFailure(reason(error)) from error
+        raise HarvestJobError(reason(error)) from error
     helper.Data.update(data)
     return physical_id
 
@@ -299,7 +311,12 @@ def update(event: Mapping[str, Any], _context: object) -> str:
 def delete(event: Mapping[str, Any], _context: object) -> None:
     # Harvest jobs cannot be deleted: MediaPackage keeps the record for 90 days. Answering at
     # once (no API call) also lets the Delete after a failed Create succeed for any physical id.
-    logger.info({"message": "Harvest jobs cannot be deleted; nothing to do", "harvestJobId": event.get("PhysicalResourceId")})
+    logger.info(
+        {
+            "message": "Harvest jobs cannot be deleted; nothing to do",
+            "harvestJobId": event.get("PhysicalResourceId"),
+        }
+    )
 
 
 def handler(event: dict[str, Any], context: object) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 #: MediaPackage harvests at most this long a window.
 MAX_WINDOW = timedelta(hours=24)
@@ -46,8 +46,7 @@ def parse_time(name: str, value: str | datetime) -> datetime:
             parsed = datetime.fromisoformat(value.strip())
         except ValueError:
             raise HarvestRuleError(
-                f"{name}: {_show(value)} is not an ISO-8601 date and time; "
-                f"expected e.g. {_EXAMPLE_TIME!r}"
+                f"{name}: {_show(value)} is not an ISO-8601 date and time; expected e.g. {_EXAMPLE_TIME!r}"
             ) from None
     else:
         raise HarvestRuleError(
@@ -59,12 +58,12 @@ def parse_time(name: str, value: str | datetime) -> datetime:
             f"{name}: {_show(value if isinstance(value, str) else str(value))} has no time zone; "
             f"expected a UTC offset or 'Z', e.g. {_EXAMPLE_TIME!r}"
         )
-    return parsed.astimezone(timezone.utc)
+    return parsed.astimezone(UTC)
 
 
 def format_time(value: datetime) -> str:
     """ISO-8601 in UTC with a ``Z``, the form sent to MediaPackage."""
-    utc = value.astimezone(timezone.utc).replace(tzinfo=None)
+    utc = value.astimezone(UTC).replace(tzinfo=None)
     return utc.isoformat(timespec="auto") + "Z"
 
 
@@ -100,15 +99,12 @@ def check_ended(end: datetime, now: datetime, *, end_name: str) -> None:
 def check_identifier(name: str, value: object) -> str:
     """Letters, digits, ``_`` and ``-``, 1 to 64 characters (harvest job and endpoint ids)."""
     if not isinstance(value, str):
-        raise HarvestRuleError(
-            f"{name}: {_show(value)} is a {type(value).__name__}; expected a string"
-        )
+        raise HarvestRuleError(f"{name}: {_show(value)} is a {type(value).__name__}; expected a string")
     if not value:
         raise HarvestRuleError(f"{name}: is empty; expected 1 to {MAX_ID_LENGTH} characters")
     if len(value) > MAX_ID_LENGTH:
         raise HarvestRuleError(
-            f"{name}: {_show(value)} has {len(value)} characters; "
-            f"expected at most {MAX_ID_LENGTH}"
+            f"{name}: {_show(value)} has {len(value)} characters; expected at most {MAX_ID_LENGTH}"
         )
     if not _ID_PATTERN.fullmatch(value):
         raise HarvestRuleError(
@@ -120,9 +116,7 @@ def check_identifier(name: str, value: object) -> str:
 def check_manifest_key(name: str, value: object) -> str:
     """A non-empty S3 key of at most 1024 bytes that does not start with ``/``."""
     if not isinstance(value, str):
-        raise HarvestRuleError(
-            f"{name}: {_show(value)} is a {type(value).__name__}; expected a string"
-        )
+        raise HarvestRuleError(f"{name}: {_show(value)} is a {type(value).__name__}; expected a string")
     if not value:
         raise HarvestRuleError(
             f"{name}: is empty; expected the S3 key of the manifest, e.g. 'clips/index.m3u8'"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import cast
 
 import cdk_mediapackage_harvest_rules as rules
 from aws_cdk import Annotations, CustomResource, Duration, Token
@@ -80,7 +81,7 @@ class HarvestJob(Construct):
         end = _checked_time("end_time", end_time)
         if isinstance(start, datetime) and isinstance(end, datetime):
             rules.check_window(start, end, start_name="start_time", end_name="end_time")
-        if isinstance(end, datetime) and end > datetime.now(timezone.utc):
+        if isinstance(end, datetime) and end > datetime.now(UTC):
             Annotations.of(self).add_warning_v2(
                 "cdk-mediapackage-harvest:endTimeInFuture",
                 f"end_time {rules.format_time(end)} is still in the future: deploy after it has "
@@ -200,8 +201,10 @@ def _destination_role(bucket: s3.IBucket) -> iam.IRole:
     existing = bucket.node.try_find_child(DESTINATION_ROLE_ID)
     if isinstance(existing, iam.Role):
         return existing
+    # A child of the bucket: one role per bucket, found again by id. IBucket is always a
+    # Construct at run time; its interface type does not say so.
     role = iam.Role(
-        bucket,
+        cast(Construct, bucket),
         DESTINATION_ROLE_ID,
         assumed_by=iam.ServicePrincipal(MEDIAPACKAGE_PRINCIPAL),
         description="Lets AWS Elemental MediaPackage write harvested clips to this bucket",
