@@ -1,0 +1,558 @@
+"""The handler through crhelper's real entry point, with botocore's Stubber checking every request
+against the MediaPackage service model. The answer CloudFormation would receive is captured from
+crhelper's own ``_send`` (only the final HTTPS PUT is replaced)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+import botocore.awsrequest
+import cdk_mediapackage_harvest_rules as rules
+import mediapackage_harvest_handler as handler
+import pytest
+from botocore.stub import Stubber
+from crhelper import CfnResource
+
+STACK_ID = (
+    "arn:aws:cloudformation:us-east-1:123456789012:stack/HarvestStack/5b3cc1a0-cd2b-11f0-8c5e-0affd1b2c3d4"
+)
+LOGICAL_ID = "HarvestJob4AD607F3"
+SIGNATURE = "X-Amz-Signature=0123456789abcdef"
+RESPONSE_URL = (
+    "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/"
+    f"arn%3Aaws%3Acloudformation%3Aus-east-1%3A123456789012%3Astack/HarvestStack/x?{SIGNATURE}"
+)
+ROLE_ARN = "arn:aws:iam::123456789012:role/HarvestStack-BucketMediaPackageHarvestRole-ABC"
+START = "2026-11-28T10:00:00Z"
+END = "2026-11-28T10:30:00Z"
+
+
+class FakeContext:
+    """What crhelper reads of a Lambda context."""
+
+    function_name = "HarvestStack-MediaPackageHarvestJobProviderHandler"
+    aws_request_id = "6f7d0c52-2b0e-4c55-9a1e-000000000001"
+    invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
+
+    def __init__(self, remaining_ms: int = 300_000) -> None:
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+def properties(**changes: Any) -> dict[str, Any]:
+    props: dict[str, Any] = {
+        "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:handler-v1",
+        "OriginEndpointId": "example-hls-endpoint",
+        "StartTime": START,
+        "EndTime": END,
+        "S3Destination": {
+            "BucketName": "harvest-bucket",
+            "ManifestKey": "clips/final/index.m3u8",
+            "RoleArn": ROLE_ARN,
+        },
+    }
+    props.update(changes)
+    return props
+
+
+def event(
+    request_type: str,
+    props: Any = None,
+    *,
+    request_id: str = "c0ffee00-0000-4000-8000-000000000001",
+    physical_id: str | None = None,
+    old: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "RequestType": request_type,
+        "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:handler-v1",
+        "ResponseURL": RESPONSE_URL,
+        "StackId": STACK_ID,
+        "RequestId": request_id,
+        "LogicalResourceId": LOGICAL_ID,
+        "ResourceType": "Custom::MediaPackageHarvestJob",
+        "ResourceProperties": properties() if props is None else props,
+    }
+    if physical_id is not None:
+        body["PhysicalResourceId"] = physical_id
+    if old is not None:
+        body["OldResourceProperties"] = old
+    return body
+
+
+def job(job_id: str, status: str = "IN_PROGRESS", **changes: Any) -> dict[str, Any]:
+    props = properties()
+    record: dict[str, Any] = {
+        "Arn": f"arn:aws:mediapackage:us-east-1:123456789012:harvest_jobs/{job_id}",
+        "ChannelId": "example-channel",
+        "CreatedAt": "2026-11-28T16:00:00Z",
+        "EndTime": props["EndTime"],
+        "Id": job_id,
+        "OriginEndpointId": props["OriginEndpointId"],
+        "S3Destination": dict(props["S3Destination"]),
+        "StartTime": props["StartTime"],
+        "Status": status,
+    }
+    record.update(changes)
+    return record
+
+
+def create_params(job_id: str, **changes: Any) -> dict[str, Any]:
+    props = properties(**changes)
+    return {
+        "Id": job_id,
+        "OriginEndpointId": props["OriginEndpointId"],
+        "StartTime": props["StartTime"],
+        "EndTime": props["EndTime"],
+        "S3Destination": props["S3Destination"],
+    }
+
+
+GENERATED_ID = rules.generated_harvest_job_id(STACK_ID, LOGICAL_ID, "c0ffee00-0000-4000-8000-000000000001")
+
+
+@pytest.fixture
+def answers(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Every body crhelper sends to the ResponseURL, built by crhelper's own ``_send``."""
+    sent: list[dict[str, Any]] = []
+    original = cast(Any, CfnResource)._send
+
+    def send(self: CfnResource, status: Any = None, reason: str = "", send_response: Any = None) -> None:
+        def record(url: str, body: dict[str, Any], _ssl_verify: Any) -> None:
+            assert url == RESPONSE_URL
+            sent.append(json.loads(json.dumps(body)))
+
+        original(self, status, reason, send_response=record)
+
+    monkeypatch.setattr(CfnResource, "_send", send)
+    return sent
+
+
+@pytest.fixture
+def stub() -> Iterator[Stubber]:
+    with Stubber(handler.mediapackage_client()) as stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
+
+
+def invoke(answers: list[dict[str, Any]], body: dict[str, Any]) -> dict[str, Any]:
+    """Run the Lambda entry point once; exactly one answer must be sent."""
+    before = len(answers)
+    handler.handler(body, FakeContext())
+    assert len(answers) == before + 1, "exactly one answer per event"
+    answer = answers[-1]
+    assert len(json.dumps(answer).encode()) <= 4096
+    return answer
+
+
+def test_create_sends_the_normalized_request_and_answers_with_the_job(
+    answers: list[dict[str, Any]], stub: Stubber
+) -> None:
+    props = properties(StartTime="2026-11-28T12:00:00+02:00", EndTime="2026-11-28T10:30:00.000Z")
+    stub.add_response("create_harvest_job", job(GENERATED_ID), create_params(GENERATED_ID))
+
+    answer = invoke(answers, event("Create", props))
+
+    assert answer["Status"] == "SUCCESS", answer["Reason"]
+    assert answer["PhysicalResourceId"] == GENERATED_ID
+    assert answer["Data"] == {
+        "Arn": f"arn:aws:mediapackage:us-east-1:123456789012:harvest_jobs/{GENERATED_ID}",
+        "Id": GENERATED_ID,
+        "Status": "IN_PROGRESS",
+        "ChannelId": "example-channel",
+        "CreatedAt": "2026-11-28T16:00:00Z",
+        "StartTime": START,
+        "EndTime": END,
+        "ManifestUri": "s3://harvest-bucket/clips/final/index.m3u8",
+    }
+    assert (answer["StackId"], answer["LogicalResourceId"]) == (STACK_ID, LOGICAL_ID)
+
+
+def test_create_with_a_fixed_id_uses_it(answers: list[dict[str, Any]], stub: Stubber) -> None:
+    stub.add_response("create_harvest_job", job("my-clip_1"), create_params("my-clip_1"))
+
+    answer = invoke(answers, event("Create", properties(Id="my-clip_1")))
+
+    assert (answer["Status"], answer["PhysicalResourceId"]) == ("SUCCESS", "my-clip_1")
+
+
+def test_generated_ids_are_valid_unique_per_request_and_stable_per_delivery() -> None:
+    first = rules.generated_harvest_job_id(STACK_ID, LOGICAL_ID, "request-1")
+    assert first == rules.generated_harvest_job_id(STACK_ID, LOGICAL_ID, "request-1")
+    assert first != rules.generated_harvest_job_id(STACK_ID, LOGICAL_ID, "request-2")
+    assert first.startswith("HarvestStack-HarvestJob4AD607F3-")
+    long_stack = STACK_ID.replace("HarvestStack", "S" * 128)
+    for candidate in (
+        first,
+        rules.generated_harvest_job_id(long_stack, "L" * 255, "r"),
+        rules.generated_harvest_job_id("", "", "r"),
+    ):
+        assert rules.check_identifier("Id", candidate) == candidate
+
+
+def test_the_same_create_delivered_twice_answers_the_same_with_one_job(
+    answers: list[dict[str, Any]], stub: Stubber
+) -> None:
+    stub.add_response("create_harvest_job", job(GENERATED_ID), create_params(GENERATED_ID))
+    stub.add_client_error(
+        "create_harvest_job", "UnprocessableEntityException", "HarvestJob already exists", 422
+    )
+    stub.add_response("describe_harvest_job", job(GENERATED_ID), {"Id": GENERATED_ID})
+
+    first = invoke(answers, event("Create"))
+    second = invoke(answers, event("Create"))
+
+    assert first["Status"] == second["Status"] == "SUCCESS"
+    assert first["PhysicalResourceId"] == second["PhysicalResourceId"] == GENERATED_ID
+    assert first["Data"] == second["Data"]
+
+
+def test_create_adopts_an_existing_job_with_the_same_harvest_written_differently(
+    answers: list[dict[str, Any]], stub: Stubber
+) -> None:
+    existing = job(
+        "clip", "SUCCEEDED", StartTime="2026-11-28T10:00:00+00:00", EndTime="2026-11-28T10:30:00.000Z"
+    )
+    stub.add_client_error("create_harvest_job", "UnprocessableEntityException", "Id in use", 422)
+    stub.add_response("describe_harvest_job", existing, {"Id": "clip"})
+
+    answer = invoke(answers, event("Create", properties(Id="clip")))
+
+    assert (answer["Status"], answer["PhysicalResourceId"]) == ("SUCCESS", "clip")
+    assert answer["Data"]["Status"] == "SUCCEEDED"
+
+
+def test_create_conflicting_with_an_existing_job_fails_naming_the_field(
+    answers: list[dict[str, Any]], stub: Stubber
+) -> None:
+    other = job("clip")
+    other["S3Destination"]["ManifestKey"] = "clips/other/index.m3u8"
+    stub.add_client_error("create_harvest_job", "UnprocessableEntityException", "Id in use", 422)
+    stub.add_response("describe_harvest_job", other, {"Id": "clip"})
+
+    answer = invoke(answers, event("Create", properties(Id="clip")))
+
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"].startswith(
+        "Harvest job Id clip already exists with a different S3Destination.ManifestKey"
+    )
+    assert "90 days" in answer["Reason"]
+
+
+def test_create_rejected_by_mediapackage_fails_with_its_error_first(
+    answers: list[dict[str, Any]], stub: Stubber
+) -> None:
+    message = "The start time is outside the startover window. " + "x" * 600
+    stub.add_client_error("create_harvest_job", "UnprocessableEntityException", message, 422)
+    stub.add_client_error("describe_harvest_job", "NotFoundException", "not found", 404)
+
+    answer = invoke(answers, event("Create"))
+
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"].startswith(
+        f"CreateHarvestJob {GENERATED_ID} failed: UnprocessableEntityException: The start time is outside"
+    )
+    assert len(answer["Reason"]) <= handler.MAX_REASON_LENGTH
+    assert answer["PhysicalResourceId"], "CloudFormation needs a physical id even for a failed Create"
+
+
+def test_update_with_only_a_new_service_token_keeps_the_job_and_refreshes_its_data(
+    answers: list[dict[str, Any]], stub: Stubber
+) -> None:
+    stub.add_response("describe_harvest_job", job(GENERATED_ID, "SUCCEEDED"), {"Id": GENERATED_ID})
+    new = properties(ServiceToken="arn:aws:lambda:us-east-1:123456789012:function:handler-v2")
+
+    answer = invoke(answers, event("Update", new, physical_id=GENERATED_ID, old=properties()))
+
+    assert (answer["Status"], answer["PhysicalResourceId"]) == ("SUCCESS", GENERATED_ID)
+    assert answer["Data"]["Status"] == "SUCCEEDED"
+
+
+def test_update_that_restores_the_job_properties_keeps_the_job(
+    answers: list[dict[str, Any]], stub: Stubber
+) -> None:
+    stub.add_response("describe_harvest_job", job("clip"), {"Id": "clip"})
+
+    answer = invoke(
+        answers,
+        event("Update", properties(Id="clip"), physical_id="clip", old=properties(Id="clip", EndTime=START)),
+    )
+
+    assert (answer["Status"], answer["PhysicalResourceId"]) == ("SUCCESS", "clip")
+
+
+def test_update_with_a_changed_window_creates_a_new_job(answers: list[dict[str, Any]], stub: Stubber) -> None:
+    update_request = "c0ffee00-0000-4000-8000-000000000002"
+    new_id = rules.generated_harvest_job_id(STACK_ID, LOGICAL_ID, update_request)
+    changed_end = "2026-11-28T10:45:00Z"
+    stub.add_response("describe_harvest_job", job(GENERATED_ID), {"Id": GENERATED_ID})
+    stub.add_response(
+        "create_harvest_job", job(new_id, EndTime=changed_end), create_params(new_id, EndTime=changed_end)
+    )
+
+    answer = invoke(
+        answers,
+        event(
+            "Update",
+            properties(EndTime=changed_end),
+            request_id=update_request,
+            physical_id=GENERATED_ID,
+            old=properties(),
+        ),
+    )
+
+    assert answer["Status"] == "SUCCESS", answer["Reason"]
+    assert answer["PhysicalResourceId"] == new_id != GENERATED_ID
+    assert answer["Data"]["EndTime"] == changed_end
+
+
+def test_update_with_a_new_fixed_id_creates_that_job(answers: list[dict[str, Any]], stub: Stubber) -> None:
+    stub.add_response("describe_harvest_job", job("clip-1"), {"Id": "clip-1"})
+    stub.add_response("create_harvest_job", job("clip-2"), create_params("clip-2"))
+
+    answer = invoke(answers, event("Update", properties(Id="clip-2"), physical_id="clip-1"))
+
+    assert (answer["Status"], answer["PhysicalResourceId"]) == ("SUCCESS", "clip-2")
+
+
+def test_update_of_a_fixed_id_with_changed_properties_fails_clearly(
+    answers: list[dict[str, Any]], stub: Stubber
+) -> None:
+    stub.add_response("describe_harvest_job", job("clip"), {"Id": "clip"})
+
+    answer = invoke(
+        answers, event("Update", properties(Id="clip", EndTime="2026-11-28T10:45:00Z"), physical_id="clip")
+    )
+
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"].startswith("Id clip is kept but EndTime changed")
+    assert "90 days" in answer["Reason"]
+    assert answer["PhysicalResourceId"] == "clip"
+
+
+@pytest.mark.parametrize(
+    "physical_id",
+    [GENERATED_ID, "clip", "HarvestStack_HarvestJob4AD607F3_Q7K2M9XA", "not a job id / at all"],
+)
+def test_delete_answers_success_at_once_without_calling_mediapackage(
+    answers: list[dict[str, Any]], stub: Stubber, physical_id: str
+) -> None:
+    started = time.monotonic()
+
+    answer = invoke(answers, event("Delete", physical_id=physical_id))
+
+    # crhelper's default would sleep 120 s here; the stub has no response, so any call would fail.
+    assert time.monotonic() - started < 30
+    assert (answer["Status"], answer["PhysicalResourceId"]) == ("SUCCESS", physical_id)
+
+
+def test_delete_with_unusable_properties_still_succeeds(answers: list[dict[str, Any]], stub: Stubber) -> None:
+    answer = invoke(answers, event("Delete", {"ServiceToken": "x", "StartTime": "never"}, physical_id="clip"))
+
+    assert answer["Status"] == "SUCCESS"
+
+
+def _without(key: str) -> dict[str, Any]:
+    props = properties()
+    del props[key]
+    return props
+
+
+def _destination(**changes: Any) -> dict[str, Any]:
+    destination = dict(properties()["S3Destination"])
+    destination.update(changes)
+    return properties(S3Destination={k: v for k, v in destination.items() if v is not None})
+
+
+FUTURE = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+FUTURE_START = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+BAD_PROPERTIES = [
+    pytest.param(_without("OriginEndpointId"), "Missing property OriginEndpointId", id="no-endpoint"),
+    pytest.param(
+        properties(OriginEndpointId="my endpoint"), "OriginEndpointId: 'my endpoint'", id="endpoint-chars"
+    ),
+    pytest.param(_without("StartTime"), "Missing property StartTime", id="no-start"),
+    pytest.param(
+        properties(StartTime="yesterday"), "StartTime: 'yesterday' is not an ISO-8601", id="start-text"
+    ),
+    pytest.param(
+        properties(EndTime="2026-11-28T10:30:00"),
+        "EndTime: '2026-11-28T10:30:00' has no time zone",
+        id="naive",
+    ),
+    pytest.param(
+        properties(EndTime=START), "EndTime: '2026-11-28T10:00:00Z' is not after StartTime", id="empty-window"
+    ),
+    pytest.param(properties(EndTime="2026-11-29T10:00:01Z"), "EndTime: the window", id="over-24h"),
+    pytest.param(properties(Id="bad id!"), "Id: 'bad id!' has characters other than", id="id-chars"),
+    pytest.param(properties(Id="i" * 65), "Id: 'iii", id="id-long"),
+    pytest.param(properties(Id=""), "Id: is empty", id="id-empty"),
+    pytest.param(
+        properties(StartTime=12), "Property StartTime is a int; expected a string", id="start-number"
+    ),
+    pytest.param(_without("S3Destination"), "Missing property S3Destination", id="no-destination"),
+    pytest.param(
+        properties(S3Destination="bucket"), "Property S3Destination is a str", id="destination-text"
+    ),
+    pytest.param(_destination(RoleArn=None), "Missing property S3Destination.RoleArn", id="no-role"),
+    pytest.param(_destination(ManifestKey=""), "Property S3Destination.ManifestKey is empty", id="key-empty"),
+    pytest.param(
+        _destination(ManifestKey="/clips/x.m3u8"),
+        "S3Destination.ManifestKey: '/clips/x.m3u8' starts",
+        id="key-slash",
+    ),
+    pytest.param(_destination(ManifestKey="é" * 513), "S3Destination.ManifestKey: ", id="key-bytes"),
+    pytest.param(
+        _destination(Region="us-west-2"), "Unknown property S3Destination.Region", id="destination-extra"
+    ),
+    pytest.param(properties(EndTme=END), "Unknown property EndTme; expected only", id="typo"),
+    pytest.param(None, "ResourceProperties is missing or not an object", id="no-properties"),
+]
+
+
+@pytest.mark.parametrize("request_type", ["Create", "Update"])
+@pytest.mark.parametrize(("props", "expected"), BAD_PROPERTIES)
+def test_bad_properties_fail_with_a_reason_naming_them(
+    answers: list[dict[str, Any]], stub: Stubber, request_type: str, props: Any, expected: str
+) -> None:
+    body = event(request_type, props, physical_id="old-job" if request_type == "Update" else None)
+    if props is None:
+        del body["ResourceProperties"]
+
+    answer = invoke(answers, body)
+
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"].startswith(expected), answer["Reason"]
+    assert len(answer["Reason"]) <= handler.MAX_REASON_LENGTH
+
+
+def test_a_window_that_has_not_ended_fails_before_any_job_is_created(
+    answers: list[dict[str, Any]], stub: Stubber
+) -> None:
+    future = properties(StartTime=FUTURE_START, EndTime=FUTURE)
+    stub.add_client_error("describe_harvest_job", "NotFoundException", "not found", 404)
+
+    created = invoke(answers, event("Create", future))
+    updated = invoke(answers, event("Update", future, physical_id="old-job"))
+
+    for answer in (created, updated):
+        assert answer["Status"] == "FAILED"
+        assert answer["Reason"].startswith(f"EndTime: '{FUTURE}' is in the future"), answer["Reason"]
+
+
+def test_the_largest_answer_fits_cloudformations_limit(answers: list[dict[str, Any]], stub: Stubber) -> None:
+    key = "€" * 341  # 1023 bytes of UTF-8, each escaped as \\u20ac in JSON
+    job_id = "J" * 64
+    long_logical_id = "L" * 255
+    record = job(job_id)
+    record["S3Destination"]["ManifestKey"] = key
+    record["S3Destination"]["BucketName"] = "b" * 63
+    params = create_params(job_id)
+    params["S3Destination"] = {"BucketName": "b" * 63, "ManifestKey": key, "RoleArn": ROLE_ARN}
+    stub.add_response("create_harvest_job", record, params)
+    body = event("Create", properties(Id=job_id, S3Destination=params["S3Destination"]))
+    body["LogicalResourceId"] = long_logical_id
+
+    answer = invoke(answers, body)
+
+    assert answer["Status"] == "SUCCESS", answer["Reason"]
+    assert 2000 < len(json.dumps(answer).encode()) <= 4096
+
+
+class _Raw:
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+
+    def stream(self, **_kwargs: Any) -> Iterator[bytes]:
+        yield self.body
+
+
+class _ScriptedHttp:
+    """Stands in for botocore's HTTP session: the real serializer, retry handler and parser run."""
+
+    def __init__(self, responses: list[tuple[int, dict[str, Any]]]) -> None:
+        self.responses = responses
+        self.requests: list[botocore.awsrequest.AWSPreparedRequest] = []
+
+    def send(self, request: botocore.awsrequest.AWSPreparedRequest) -> botocore.awsrequest.AWSResponse:
+        self.requests.append(request)
+        status, body = self.responses.pop(0)
+        headers = {"Content-Type": "application/json"}
+        if status >= 400:
+            headers["x-amzn-ErrorType"] = body["__type"]
+        return botocore.awsrequest.AWSResponse(
+            request.url, status, cast(Any, headers), _Raw(json.dumps(body).encode())
+        )
+
+
+def test_throttling_and_5xx_are_retried_until_success(
+    answers: list[dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    created = job(GENERATED_ID)
+    api_record = {
+        "arn": created["Arn"],
+        "channelId": created["ChannelId"],
+        "createdAt": created["CreatedAt"],
+        "endTime": END,
+        "id": GENERATED_ID,
+        "originEndpointId": created["OriginEndpointId"],
+        "s3Destination": {
+            "bucketName": "harvest-bucket",
+            "manifestKey": "clips/final/index.m3u8",
+            "roleArn": ROLE_ARN,
+        },
+        "startTime": START,
+        "status": "IN_PROGRESS",
+    }
+    http = _ScriptedHttp(
+        [
+            (429, {"__type": "TooManyRequestsException", "message": "Too many requests"}),
+            (503, {"__type": "ServiceUnavailableException", "message": "Service unavailable"}),
+            (200, api_record),
+        ]
+    )
+    client = handler.mediapackage_client()
+    monkeypatch.setattr(cast(Any, client)._endpoint, "http_session", http)
+
+    answer = invoke(answers, event("Create"))
+
+    assert answer["Status"] == "SUCCESS", answer["Reason"]
+    assert answer["Data"]["Arn"] == created["Arn"]
+    assert len(http.requests) == 3
+    assert {request.body for request in http.requests} == {http.requests[0].body}
+    assert json.loads(cast(bytes, http.requests[0].body))["id"] == GENERATED_ID
+    assert http.requests[0].url.startswith("http://127.0.0.1:9/harvest_jobs")
+
+
+def test_the_client_retries_in_a_bounded_standard_mode() -> None:
+    retries = cast(Any, handler.mediapackage_client().meta.config).retries or {}
+    assert retries.get("mode") in {"standard", "adaptive"}
+    assert 1 < int(retries.get("total_max_attempts", 0)) <= 10
+
+
+def test_logs_are_json_at_info_and_never_show_the_response_url(
+    answers: list[dict[str, Any]], stub: Stubber, caplog: pytest.LogCaptureFixture
+) -> None:
+    stub.add_response("create_harvest_job", job(GENERATED_ID), create_params(GENERATED_ID))
+    stub.add_response("describe_harvest_job", job(GENERATED_ID), {"Id": GENERATED_ID})
+    caplog.set_level(logging.INFO)
+
+    invoke(answers, event("Create"))
+    invoke(answers, event("Update", physical_id=GENERATED_ID))
+    invoke(answers, event("Delete", physical_id=GENERATED_ID))
+    invoke(answers, event("Create", properties(StartTime="bad")))
+
+    assert logging.getLogger().level == logging.INFO
+    assert caplog.records, "the handler logs what it does"
+    assert SIGNATURE not in caplog.text
+    assert "cloudformation-custom-resource-response" not in caplog.text
+    for record in caplog.records:
+        assert RESPONSE_URL not in record.getMessage()
