@@ -1,9 +1,12 @@
 # Every target sets up what it needs: a virtual environment with the pinned Python packages
 # (.venv/) and the pinned CDK CLI (node_modules/, from package-lock.json). Nothing global.
 PYTHON ?= python3
+# Extra arguments for the CDK CLI, e.g. CDK_ARGS="-c start_time=2026-11-28T10:00:00Z".
+CDK_ARGS ?=
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 CDK := $(CURDIR)/node_modules/.bin/cdk
+CDK_STAMP := node_modules/.installed
 # Offline and quiet: no telemetry, no version check, no notices, no end-of-life banner.
 export CDK_DISABLE_CLI_TELEMETRY := true
 export CDK_DISABLE_VERSION_CHECK := true
@@ -11,16 +14,16 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # cdk.json runs `python3 app.py`: the venv's python3 comes first.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: synth deploy test lint typecheck clean
+.PHONY: synth deploy test clean
 
-synth: $(VENV)/.installed $(CDK)
-	$(CDK) synth --no-notices --quiet
+synth: $(VENV)/.installed $(CDK_STAMP)
+	$(CDK) synth --no-notices --quiet $(CDK_ARGS)
 	@echo "Synthesized offline: cdk.out/HarvestStack.template.json"
 
-deploy: $(VENV)/.installed $(CDK)
-	$(CDK) deploy --no-notices HarvestStack
+deploy: $(VENV)/.installed $(CDK_STAMP)
+	$(CDK) deploy --no-notices $(CDK_ARGS) HarvestStack
 
-test: $(VENV)/.installed $(CDK)
+test: $(VENV)/.installed $(CDK_STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
@@ -31,7 +34,7 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-$(CDK): package.json package-lock.json
+$(CDK_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 

@@ -20,9 +20,8 @@ import sys
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
-from constructs import Construct
-
 from cdk_mediapackage_harvest import HarvestJob
+from constructs import Construct
 
 REQUIRED = ("origin_endpoint_id", "start_time", "end_time", "manifest_key")
 OPTIONAL = ("bucket_name", "role_arn", "harvest_job_id")
