@@ -174,8 +174,10 @@ def _error_text(error: ClientError) -> str:
 
 def describe_job(client: MediaPackageClient, job_id: str) -> HarvestJob | None:
     """The job with this Id, or None when MediaPackage has none (or will not say)."""
-    if not job_id:
-        return None
+    try:
+        rules.check_identifier("Id", job_id)
+    except rules.HarvestRuleError:
+        return None  # e.g. the physical id crhelper made up after a failed Create: no such job
     try:
         return client.describe_harvest_job(Id=job_id)
     except ClientError as error:
