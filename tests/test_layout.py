@@ -1,0 +1,42 @@
+"""The repository's constructs/ folder must not shadow the real `constructs` package."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import constructs
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SITE_PACKAGES = Path(sysconfig.get_paths()["purelib"]).resolve()
+
+
+def test_constructs_folder_has_no_init() -> None:
+    assert (REPO_ROOT / "constructs" / "src" / "cdk_mediapackage_harvest").is_dir()
+    assert not (REPO_ROOT / "constructs" / "__init__.py").exists()
+
+
+def test_import_constructs_is_the_real_package() -> None:
+    assert hasattr(constructs, "Construct")
+    assert constructs.__file__ is not None
+    origin = Path(constructs.__file__).resolve()
+    assert origin.is_relative_to(SITE_PACKAGES)
+    assert not origin.is_relative_to(REPO_ROOT / "constructs")
+
+
+def test_constructs_resolves_to_site_packages_from_the_repo_root() -> None:
+    """As `python app.py` sees it: the repo root is first on sys.path."""
+    probe = (
+        "import importlib.util, sys; "
+        "assert sys.path[0] in ('', '.'), sys.path[0]; "
+        "spec = importlib.util.find_spec('constructs'); "
+        "print(spec.origin)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO_ROOT, capture_output=True, text=True, check=True, timeout=60
+    )
+    origin = Path(result.stdout.strip())
+    assert origin.name == "__init__.py"
+    assert origin.resolve().is_relative_to(SITE_PACKAGES)
