@@ -16,6 +16,8 @@ harvest_job_id
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import TypeVar
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -25,6 +27,7 @@ from constructs import Construct
 
 REQUIRED = ("origin_endpoint_id", "start_time", "end_time", "manifest_key")
 OPTIONAL = ("bucket_name", "role_arn", "harvest_job_id")
+T = TypeVar("T")
 
 
 class HarvestStack(cdk.Stack):
@@ -33,7 +36,9 @@ class HarvestStack(cdk.Stack):
     def __init__(self, scope: Construct, id: str, *, settings: dict[str, str], **kwargs: object) -> None:
         super().__init__(scope, id, **kwargs)  # type: ignore[arg-type]
         if settings["bucket_name"]:
-            bucket = s3.Bucket.from_bucket_name(self, "Bucket", settings["bucket_name"])
+            bucket = _imported(
+                "bucket_name", lambda: s3.Bucket.from_bucket_name(self, "Bucket", settings["bucket_name"])
+            )
         else:
             bucket = s3.Bucket(
                 self,
@@ -44,7 +49,10 @@ class HarvestStack(cdk.Stack):
                 removal_policy=cdk.RemovalPolicy.RETAIN,
             )
         role = (
-            iam.Role.from_role_arn(self, "DestinationRole", settings["role_arn"], mutable=False)
+            _imported(
+                "role_arn",
+                lambda: iam.Role.from_role_arn(self, "DestinationRole", settings["role_arn"], mutable=False),
+            )
             if settings["role_arn"]
             else None
         )
@@ -63,6 +71,15 @@ class HarvestStack(cdk.Stack):
         cdk.CfnOutput(self, "HarvestJobStatus", value=job.harvest_job_status)
         cdk.CfnOutput(self, "HarvestJobId", value=job.harvest_job_id)
         cdk.CfnOutput(self, "ManifestUri", value=job.manifest_uri)
+
+
+def _imported(key: str, make: Callable[[], T]) -> T:
+    """Import an existing resource; the CDK's own check of the value becomes a ValueError naming ``key``."""
+    try:
+        return make()
+    except RuntimeError as error:  # jsii reports the CDK's validation errors as RuntimeError
+        detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise ValueError(f"{key}: {detail}") from None
 
 
 def read_settings(app: cdk.App) -> dict[str, str]:

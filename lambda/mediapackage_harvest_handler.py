@@ -38,9 +38,9 @@ helper = CfnResource(json_logging=True, log_level="INFO", boto_level="ERROR", sl
 MAX_REASON_LENGTH = 256
 DATA_KEYS = ("Arn", "Id", "Status", "ChannelId", "CreatedAt", "StartTime", "EndTime", "ManifestUri")
 _DESTINATION_KEYS = ("BucketName", "ManifestKey", "RoleArn")
-_PROPERTY_KEYS = frozenset(
-    {"ServiceToken", "OriginEndpointId", "StartTime", "EndTime", "S3Destination", "Id"}
-)
+# ServiceToken and ServiceTimeout are CloudFormation's own; they reach the handler too.
+_CLOUDFORMATION_KEYS = frozenset({"ServiceToken", "ServiceTimeout"})
+_PROPERTY_KEYS = _CLOUDFORMATION_KEYS | {"OriginEndpointId", "StartTime", "EndTime", "S3Destination", "Id"}
 
 HarvestJob = Mapping[str, Any]
 
@@ -90,7 +90,7 @@ def _string(properties: Mapping[str, Any], key: str, path: str = "") -> str:
 def _reject_unknown(properties: Mapping[str, Any], known: frozenset[str], path: str) -> None:
     unknown = sorted(f"{path}{key}" for key in properties if key not in known)
     if unknown:
-        expected = ", ".join(sorted(known - {"ServiceToken"}))
+        expected = ", ".join(sorted(known - _CLOUDFORMATION_KEYS))
         raise HarvestJobError(f"Unknown property {', '.join(unknown)}; expected only {expected}")
 
 

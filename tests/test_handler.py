@@ -49,6 +49,7 @@ class FakeContext:
 def properties(**changes: Any) -> dict[str, Any]:
     props: dict[str, Any] = {
         "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:handler-v1",
+        "ServiceTimeout": "900",
         "OriginEndpointId": "example-hls-endpoint",
         "StartTime": START,
         "EndTime": END,
