@@ -13,7 +13,9 @@ properties did not change and otherwise creates a new one, and Delete only answe
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import json
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -41,6 +43,13 @@ _DESTINATION_KEYS = ("BucketName", "ManifestKey", "RoleArn")
 # ServiceToken and ServiceTimeout are CloudFormation's own; they reach the handler too.
 _CLOUDFORMATION_KEYS = frozenset({"ServiceToken", "ServiceTimeout"})
 _PROPERTY_KEYS = _CLOUDFORMATION_KEYS | {"OriginEndpointId", "StartTime", "EndTime", "S3Destination", "Id"}
+
+#: CloudFormation's limit on the answer's body.
+MAX_ANSWER_BYTES = 4096
+#: Room kept for the ChannelId MediaPackage returns, when checking that an answer fits.
+ANSWER_CHANNEL_ID_ALLOWANCE = 256
+#: Status reported for a job whose record MediaPackage no longer keeps (after 90 days).
+EXPIRED_STATUS = "EXPIRED"
 
 HarvestJob = Mapping[str, Any]
 
@@ -115,7 +124,7 @@ def parse_properties(properties: object) -> HarvestRequest:
         rules.check_window(start, end, start_name="StartTime", end_name="EndTime")
         return HarvestRequest(
             origin_endpoint_id=rules.check_identifier(
-                "OriginEndpointId", _string(properties, "OriginEndpointId")
+                "OriginEndpointId", _string(properties, "OriginEndpointId"), max_length=None
             ),
             start_time=start,
             end_time=end,
@@ -173,19 +182,21 @@ def _error_text(error: ClientError) -> str:
 
 
 def describe_job(client: MediaPackageClient, job_id: str) -> HarvestJob | None:
-    """The job with this Id, or None when MediaPackage has none (or will not say)."""
+    """The job with this Id, or None when MediaPackage has no such job.
+
+    Any other error (denied, throttled beyond botocore's retries, 5xx) is raised: taking it for
+    "no such job" would make an Update harvest the same window again.
+    """
     try:
         rules.check_identifier("Id", job_id)
     except rules.HarvestRuleError:
-        return None  # e.g. the physical id crhelper made up after a failed Create: no such job
+        return None  # not a harvest job Id at all, so MediaPackage cannot have it
     try:
         return client.describe_harvest_job(Id=job_id)
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") != "NotFoundException":
-            logger.warning(
-                {"message": "DescribeHarvestJob failed", "harvestJobId": job_id, "error": _error_text(error)}
-            )
-        return None
+        if error.response.get("Error", {}).get("Code") == "NotFoundException":
+            return None
+        raise HarvestJobError(f"DescribeHarvestJob {job_id} failed: {_error_text(error)}") from error
 
 
 def create_or_adopt(client: MediaPackageClient, request: HarvestRequest, job_id: str) -> HarvestJob:
@@ -195,9 +206,13 @@ def create_or_adopt(client: MediaPackageClient, request: HarvestRequest, job_id:
     except ClientError as error:
         # botocore already retried throttling and 5xx. A duplicate Id is not a modelled error
         # (most likely 422), so look the Id up instead of guessing from the error code.
-        existing = describe_job(client, job_id)
+        failure = f"CreateHarvestJob {job_id} failed: {_error_text(error)}"
+        try:
+            existing = describe_job(client, job_id)
+        except HarvestJobError as describe_error:
+            raise HarvestJobError(f"{failure} ({describe_error})") from error
         if existing is None:
-            raise HarvestJobError(f"CreateHarvestJob {job_id} failed: {_error_text(error)}") from error
+            raise HarvestJobError(failure) from error
         changed = differences(request, existing)
         if changed:
             raise HarvestJobError(
@@ -210,6 +225,45 @@ def create_or_adopt(client: MediaPackageClient, request: HarvestRequest, job_id:
     return job
 
 
+def answer_size(event: Mapping[str, Any], physical_id: str, data: Mapping[str, str]) -> int:
+    """Bytes of the SUCCESS body crhelper would send (JSON with non-ASCII escaped)."""
+    body = {
+        "Status": "SUCCESS",
+        "PhysicalResourceId": physical_id,
+        "StackId": str(event.get("StackId", "")),
+        "RequestId": str(event.get("RequestId", "")),
+        "LogicalResourceId": str(event.get("LogicalResourceId", "")),
+        "Reason": "",
+        "Data": data,
+        "NoEcho": False,
+    }
+    return len(json.dumps(body).encode())
+
+
+def _job_arn(event: Mapping[str, Any], job_id: str) -> str:
+    """The ARN MediaPackage gives a job, from the stack's partition, region and account."""
+    parts = (str(event.get("StackId", "")).split(":") + [""] * 5)[:5]
+    return f"arn:{parts[1] or 'aws'}:mediapackage:{parts[3]}:{parts[4]}:harvest_jobs/{job_id}"
+
+
+def _check_answer_fits(event: Mapping[str, Any], request: HarvestRequest, job_id: str) -> None:
+    """Refuse, before creating anything, a request whose answer could not reach CloudFormation."""
+    largest = {
+        **request.create_arguments(job_id),
+        "Arn": _job_arn(event, job_id),
+        "ChannelId": "c" * ANSWER_CHANNEL_ID_ALLOWANCE,
+        "CreatedAt": "2026-11-28T16:00:00.000+00:00",
+        "Status": "IN_PROGRESS",
+    }
+    size = answer_size(event, job_id, job_data(largest))
+    if size > MAX_ANSWER_BYTES:
+        raise HarvestJobError(
+            f"S3Destination.ManifestKey: too long for CloudFormation once JSON-escaped (the answer "
+            f"would be {size} bytes, the limit is {MAX_ANSWER_BYTES}); use a shorter key or fewer "
+            "non-ASCII characters"
+        )
+
+
 def create_harvest_job(
     client: MediaPackageClient, event: Mapping[str, Any], now: datetime
 ) -> tuple[str, dict[str, str]]:
@@ -220,8 +274,25 @@ def create_harvest_job(
     except rules.HarvestRuleError as error:
         raise HarvestJobError(str(error)) from None
     job_id = request.harvest_job_id or _generated_id(event)
-    job = create_or_adopt(client, request, job_id)
-    return job_id, job_data(job)
+    _check_answer_fits(event, request, job_id)
+    data = job_data(create_or_adopt(client, request, job_id))
+    if answer_size(event, job_id, data) > MAX_ANSWER_BYTES:
+        raise HarvestJobError(
+            f"Harvest job {job_id} was created, but its attributes exceed CloudFormation's "
+            f"{MAX_ANSWER_BYTES}-byte answer"
+        )
+    return job_id, data
+
+
+def _old_request(event: Mapping[str, Any]) -> HarvestRequest | None:
+    try:
+        return parse_properties(event.get("OldResourceProperties"))
+    except HarvestJobError:
+        return None
+
+
+def _same_harvest(one: HarvestRequest, other: HarvestRequest) -> bool:
+    return dataclasses.replace(one, harvest_job_id=None) == dataclasses.replace(other, harvest_job_id=None)
 
 
 def update_harvest_job(
@@ -235,10 +306,11 @@ def update_harvest_job(
     """
     request = parse_properties(event.get("ResourceProperties"))
     physical_id = str(event.get("PhysicalResourceId") or "")
+    keeps_id = request.harvest_job_id in (None, physical_id)
     current = describe_job(client, physical_id)
     if current is not None:
         changed = differences(request, current)
-        if not changed and request.harvest_job_id in (None, physical_id):
+        if not changed and keeps_id:
             logger.info(
                 {"message": "Harvest properties unchanged: keeping the job", "harvestJobId": physical_id}
             )
@@ -249,7 +321,21 @@ def update_harvest_job(
                 "changed and its Id cannot be reused for 90 days; "
                 "set a new Id, or none to get a generated one"
             )
+    else:
+        old = _old_request(event)
+        if old is not None and keeps_id and _same_harvest(request, old):
+            # MediaPackage forgets a job after 90 days; re-harvesting that old window would fail.
+            logger.info(
+                {"message": "Job record expired, harvest unchanged: keeping it", "harvestJobId": physical_id}
+            )
+            return physical_id, expired_job_data(event, request, physical_id)
     return create_harvest_job(client, event, now)
+
+
+def expired_job_data(event: Mapping[str, Any], request: HarvestRequest, job_id: str) -> dict[str, str]:
+    """The attributes of a job whose record MediaPackage no longer keeps: what is still known."""
+    arguments = request.create_arguments(job_id)
+    return job_data({**arguments, "Arn": _job_arn(event, job_id), "Status": EXPIRED_STATUS})
 
 
 def _generated_id(event: Mapping[str, Any]) -> str:
@@ -265,12 +351,14 @@ def mediapackage_client() -> MediaPackageClient:
     """One client per container, created the standard way (``AWS_ENDPOINT_URL_MEDIAPACKAGE`` works).
 
     Standard retry mode retries throttling (TooManyRequestsException) and 5xx with exponential
-    backoff; eight attempts stay well inside the function timeout.
+    backoff. Bounded: at most 6 attempts of at most 3 s to connect and 10 s to read, plus about
+    30 s of backoff, about 110 s per call; an Update makes at most 3 calls, inside the 10-minute
+    function timeout.
     """
     config = Config(
-        retries={"mode": "standard", "max_attempts": 8},
-        connect_timeout=5,
-        read_timeout=30,
+        retries={"mode": "standard", "total_max_attempts": 6},
+        connect_timeout=3,
+        read_timeout=10,
         user_agent_extra="cdk-mediapackage-harvest",
     )
     return boto3.client("mediapackage", config=config)

@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, cast
 
 import aws_cdk as cdk
 import mediapackage_harvest_handler
@@ -388,6 +388,20 @@ def test_custom_resources_depend_on_the_provider_policy(three_jobs: ThreeJobs) -
         assert policy_id in resource.get("DependsOn", []), logical_id
 
 
+def test_custom_resources_wait_for_their_destination_roles_policies(three_jobs: ThreeJobs) -> None:
+    stack = three_jobs.stack
+    for job in (three_jobs.with_id, three_jobs.without_id, three_jobs.other_bucket):
+        role = job.destination_role
+        assert isinstance(role, iam.Role)
+        role_policy = role.node.find_child("DefaultPolicy").node.find_child("Resource")
+        custom = job.node.find_child("Resource").node.default_child
+        assert isinstance(role_policy, cdk.CfnResource)
+        assert isinstance(custom, cdk.CfnResource)
+        depends_on = three_jobs.template.to_json()["Resources"][stack.get_logical_id(custom)]["DependsOn"]
+        assert stack.get_logical_id(role_policy) in depends_on
+        assert stack.get_logical_id(cast(cdk.CfnElement, role.node.default_child)) in depends_on
+
+
 def test_synthesized_properties_are_what_the_handler_accepts(three_jobs: ThreeJobs) -> None:
     """What CloudFormation sends the handler: the resource's properties, every intrinsic resolved
     to a string (ServiceToken and ServiceTimeout included, as CloudFormation sends them)."""
@@ -479,6 +493,7 @@ def test_invalid_props_raise_value_error_naming_prop_and_value(
         pytest.param({"end_time": "2025-03-01T10:00:01Z"}, id="one-second"),
         pytest.param({"harvest_job_id": "A" * 64}, id="id-64-chars"),
         pytest.param({"harvest_job_id": "Clip_2025-03-01"}, id="id-all-kinds"),
+        pytest.param({"origin_endpoint_id": "e" * 200}, id="endpoint-id-no-length-limit"),
         pytest.param({"manifest_key": "é" * 512}, id="key-1024-bytes"),
         pytest.param({"manifest_key": "k" * 1019 + ".m3u8"}, id="key-1024-ascii"),
     ],

@@ -4,6 +4,7 @@ crhelper's own ``_send`` (only the final HTTPS PUT is replaced)."""
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import time
@@ -338,6 +339,70 @@ def test_update_of_a_fixed_id_with_changed_properties_fails_clearly(
     assert answer["PhysicalResourceId"] == "clip"
 
 
+def test_update_fails_when_mediapackage_will_not_describe_the_job(
+    answers: list[dict[str, Any]], stub: Stubber
+) -> None:
+    stub.add_client_error("describe_harvest_job", "TooManyRequestsException", "Rate exceeded", 429)
+
+    answer = invoke(answers, event("Update", physical_id=GENERATED_ID, old=properties()))
+
+    # Taking the error for "no such job" would harvest the same window again under a new Id.
+    assert answer["Status"] == "FAILED"
+    assert (
+        answer["Reason"]
+        == f"DescribeHarvestJob {GENERATED_ID} failed: TooManyRequestsException: Rate exceeded"
+    )
+    assert answer["PhysicalResourceId"] == GENERATED_ID
+
+
+def test_update_keeps_a_job_whose_record_expired_when_its_harvest_is_unchanged(
+    answers: list[dict[str, Any]], stub: Stubber
+) -> None:
+    stub.add_client_error("describe_harvest_job", "NotFoundException", "not found", 404)
+    new = properties(ServiceToken="arn:aws:lambda:us-east-1:123456789012:function:handler-v2")
+
+    answer = invoke(answers, event("Update", new, physical_id=GENERATED_ID, old=properties()))
+
+    assert (answer["Status"], answer["PhysicalResourceId"]) == ("SUCCESS", GENERATED_ID)
+    assert answer["Data"] == {
+        "Arn": f"arn:aws:mediapackage:us-east-1:123456789012:harvest_jobs/{GENERATED_ID}",
+        "Id": GENERATED_ID,
+        "Status": handler.EXPIRED_STATUS,
+        "ChannelId": "",
+        "CreatedAt": "",
+        "StartTime": START,
+        "EndTime": END,
+        "ManifestUri": "s3://harvest-bucket/clips/final/index.m3u8",
+    }
+
+
+def test_update_of_an_expired_job_with_a_changed_harvest_creates_a_new_job(
+    answers: list[dict[str, Any]], stub: Stubber
+) -> None:
+    update_request = "c0ffee00-0000-4000-8000-000000000003"
+    new_id = rules.generated_harvest_job_id(STACK_ID, LOGICAL_ID, update_request)
+    stub.add_client_error("describe_harvest_job", "NotFoundException", "not found", 404)
+    stub.add_response("create_harvest_job", job(new_id), create_params(new_id))
+    old = properties(EndTime="2026-11-28T10:20:00Z")
+
+    answer = invoke(answers, event("Update", request_id=update_request, physical_id=GENERATED_ID, old=old))
+
+    assert (answer["Status"], answer["PhysicalResourceId"]) == ("SUCCESS", new_id)
+
+
+def test_a_failed_create_reports_a_failed_lookup_too(answers: list[dict[str, Any]], stub: Stubber) -> None:
+    stub.add_client_error("create_harvest_job", "UnprocessableEntityException", "Bad window", 422)
+    stub.add_client_error("describe_harvest_job", "ForbiddenException", "Denied", 403)
+
+    answer = invoke(answers, event("Create"))
+
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"].startswith(
+        f"CreateHarvestJob {GENERATED_ID} failed: UnprocessableEntityException: Bad window "
+        f"(DescribeHarvestJob {GENERATED_ID} failed: ForbiddenException: Denied)"
+    )
+
+
 @pytest.mark.parametrize(
     "physical_id",
     [GENERATED_ID, "clip", "HarvestStack_HarvestJob4AD607F3_Q7K2M9XA", "not a job id / at all"],
@@ -449,23 +514,39 @@ def test_a_window_that_has_not_ended_fails_before_any_job_is_created(
         assert answer["Reason"].startswith(f"EndTime: '{FUTURE}' is in the future"), answer["Reason"]
 
 
-def test_the_largest_answer_fits_cloudformations_limit(answers: list[dict[str, Any]], stub: Stubber) -> None:
-    key = "€" * 341  # 1023 bytes of UTF-8, each escaped as \\u20ac in JSON
-    job_id = "J" * 64
-    long_logical_id = "L" * 255
-    record = job(job_id)
-    record["S3Destination"]["ManifestKey"] = key
-    record["S3Destination"]["BucketName"] = "b" * 63
-    params = create_params(job_id)
-    params["S3Destination"] = {"BucketName": "b" * 63, "ManifestKey": key, "RoleArn": ROLE_ARN}
-    stub.add_response("create_harvest_job", record, params)
-    body = event("Create", properties(Id=job_id, S3Destination=params["S3Destination"]))
-    body["LogicalResourceId"] = long_logical_id
+def _long_answer_event(key: str, job_id: str) -> dict[str, Any]:
+    destination = {"BucketName": "b" * 63, "ManifestKey": key, "RoleArn": ROLE_ARN}
+    body = event("Create", properties(Id=job_id, S3Destination=destination))
+    body["StackId"] = STACK_ID.replace("HarvestStack", "S" * 128)
+    body["LogicalResourceId"] = "L" * 255
+    return body
+
+
+def test_a_large_answer_that_fits_cloudformations_limit_is_sent(
+    answers: list[dict[str, Any]], stub: Stubber
+) -> None:
+    key = "\u20ac" * 341  # 1023 bytes of UTF-8, 2046 once JSON-escaped
+    body = _long_answer_event(key, "J" * 64)
+    record = job("J" * 64, S3Destination=body["ResourceProperties"]["S3Destination"])
+    stub.add_response(
+        "create_harvest_job", record, {**create_params("J" * 64), "S3Destination": record["S3Destination"]}
+    )
 
     answer = invoke(answers, body)
 
     assert answer["Status"] == "SUCCESS", answer["Reason"]
-    assert 2000 < len(json.dumps(answer).encode()) <= 4096
+    assert 3000 < len(json.dumps(answer).encode()) <= 4096
+
+
+def test_an_answer_that_cannot_fit_fails_before_any_job_is_created(
+    answers: list[dict[str, Any]], stub: Stubber
+) -> None:
+    key = "\U0001f3ac" * 255  # 1020 bytes of UTF-8, 3060 once JSON-escaped
+
+    answer = invoke(answers, _long_answer_event(key, "J" * 64))
+
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"].startswith("S3Destination.ManifestKey: too long for CloudFormation")
 
 
 class _Raw:
@@ -540,20 +621,28 @@ def test_the_client_retries_in_a_bounded_standard_mode() -> None:
 
 
 def test_logs_are_json_at_info_and_never_show_the_response_url(
-    answers: list[dict[str, Any]], stub: Stubber, caplog: pytest.LogCaptureFixture
+    answers: list[dict[str, Any]], stub: Stubber
 ) -> None:
+    # Like Lambda's own: a handler on the root logger, whose formatter crhelper replaces.
+    stream = io.StringIO()
+    root_handler = logging.StreamHandler(stream)
+    logging.getLogger().addHandler(root_handler)
     stub.add_response("create_harvest_job", job(GENERATED_ID), create_params(GENERATED_ID))
     stub.add_response("describe_harvest_job", job(GENERATED_ID), {"Id": GENERATED_ID})
-    caplog.set_level(logging.INFO)
-
-    invoke(answers, event("Create"))
-    invoke(answers, event("Update", physical_id=GENERATED_ID))
-    invoke(answers, event("Delete", physical_id=GENERATED_ID))
-    invoke(answers, event("Create", properties(StartTime="bad")))
+    try:
+        invoke(answers, event("Create"))
+        invoke(answers, event("Update", physical_id=GENERATED_ID))
+        invoke(answers, event("Delete", physical_id=GENERATED_ID))
+        invoke(answers, event("Create", properties(StartTime="bad")))
+    finally:
+        logging.getLogger().removeHandler(root_handler)
 
     assert logging.getLogger().level == logging.INFO
-    assert caplog.records, "the handler logs what it does"
-    assert SIGNATURE not in caplog.text
-    assert "cloudformation-custom-resource-response" not in caplog.text
-    for record in caplog.records:
-        assert RESPONSE_URL not in record.getMessage()
+    records = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert {record["level"] for record in records} >= {"INFO", "ERROR"}
+    assert {record["RequestType"] for record in records} == {"Create", "Update", "Delete"}
+    assert "Created harvest job" in [
+        record["message"].get("message") for record in records if isinstance(record["message"], dict)
+    ]
+    assert SIGNATURE not in stream.getvalue()
+    assert "cloudformation-custom-resource-response" not in stream.getvalue()

@@ -96,15 +96,19 @@ def check_ended(end: datetime, now: datetime, *, end_name: str) -> None:
         )
 
 
-def check_identifier(name: str, value: object) -> str:
-    """Letters, digits, ``_`` and ``-``, 1 to 64 characters (harvest job and endpoint ids)."""
+def check_identifier(name: str, value: object, max_length: int | None = MAX_ID_LENGTH) -> str:
+    """Letters, digits, ``_`` and ``-``: harvest job ids (at most 64) and origin endpoint ids.
+
+    MediaPackage documents no length limit for either; ``max_length=None`` checks characters only
+    (origin endpoints exist already, so their ids are whatever MediaPackage accepted).
+    """
     if not isinstance(value, str):
         raise HarvestRuleError(f"{name}: {_show(value)} is a {type(value).__name__}; expected a string")
     if not value:
-        raise HarvestRuleError(f"{name}: is empty; expected 1 to {MAX_ID_LENGTH} characters")
-    if len(value) > MAX_ID_LENGTH:
+        raise HarvestRuleError(f"{name}: is empty; expected letters, digits, '_' and '-'")
+    if max_length is not None and len(value) > max_length:
         raise HarvestRuleError(
-            f"{name}: {_show(value)} has {len(value)} characters; expected at most {MAX_ID_LENGTH}"
+            f"{name}: {_show(value)} has {len(value)} characters; expected at most {max_length}"
         )
     if not _ID_PATTERN.fullmatch(value):
         raise HarvestRuleError(

@@ -58,9 +58,9 @@ class HarvestJobProvider(Construct):
             architecture=lambda_.Architecture.ARM_64,
             handler=f"{HANDLER_MODULE}.handler",
             code=handler_code(),
-            # CreateHarvestJob answers in about a second; the rest is room for botocore's
-            # retries under throttling (eight attempts, capped backoff).
-            timeout=Duration.minutes(5),
+            # CreateHarvestJob answers in about a second; the rest is room for botocore's bounded
+            # retries under throttling (at most about 110 s per call, 3 calls per event).
+            timeout=Duration.minutes(10),
             memory_size=256,
             role=role,
             log_group=self.log_group,

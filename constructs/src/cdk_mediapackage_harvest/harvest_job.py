@@ -88,7 +88,7 @@ class HarvestJob(Construct):
                 "passed, or the harvest job fails (MediaPackage harvests only past content)",
             )
         if not Token.is_unresolved(origin_endpoint_id):
-            rules.check_identifier("origin_endpoint_id", origin_endpoint_id)
+            rules.check_identifier("origin_endpoint_id", origin_endpoint_id, max_length=None)
         if not Token.is_unresolved(manifest_key):
             rules.check_manifest_key("manifest_key", manifest_key)
             warning = rules.manifest_key_warning("manifest_key", manifest_key)
@@ -124,6 +124,9 @@ class HarvestJob(Construct):
         # The handler keeps its permissions until every job is gone (CloudFormation deletes the
         # policy only after the resources that depend on it).
         resource.node.add_dependency(provider.policy)
+        # MediaPackage starts writing as soon as the job exists: the role's own policies (S3,
+        # KMS) must be in place first. An imported role has no resources to wait for.
+        resource.node.add_dependency(role)
 
         self._destination_role = role
         self._harvest_job_arn = resource.get_att_string("Arn")
