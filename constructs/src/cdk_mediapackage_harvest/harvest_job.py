@@ -161,7 +161,8 @@ class HarvestJob(Construct):
     def harvest_job_status(self) -> str:
         """A token representing the job's status when the resource was last created or updated.
 
-        ``IN_PROGRESS`` right after creation; ``SUCCEEDED`` or ``FAILED`` once MediaPackage is done.
+        ``IN_PROGRESS`` right after creation (``SUCCEEDED`` or ``FAILED`` come later: the stack does
+        not wait); ``EXPIRED`` after an update once MediaPackage no longer keeps the record (90 days).
 
         :attribute: Status
         """
