@@ -25,6 +25,7 @@ MAX_ID_LENGTH = 64
 MANIFEST_EXTENSIONS = (".m3u8", ".mpd")
 
 _ID_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
+_ID_INVALID = re.compile(r"[^A-Za-z0-9_-]")
 _EXAMPLE_TIME = "2026-11-28T10:00:00Z"
 
 
@@ -156,16 +157,9 @@ def generated_harvest_job_id(stack_id: str, logical_id: str, request_id: str) ->
     RequestId) and the same when that request is delivered again, so a redelivery adopts the
     job it created and a redeploy never collides with a job MediaPackage keeps for 90 days.
     """
-    parts = stack_id.split("/")
-    stack_name = parts[1] if len(parts) > 2 else "stack"
+    segments = stack_id.split("/")
+    stack_name = segments[1] if len(segments) > 2 else "stack"
     digest = hashlib.sha256(request_id.encode("utf-8", errors="surrogatepass")).hexdigest()[:12]
-    readable = "-".join(
-        _sanitize(part, limit)
-        for part, limit in ((stack_name, 24), (logical_id, 26))
-        if _sanitize(part, limit)
-    )
-    return f"{readable}-{digest}" if readable else digest
-
-
-def _sanitize(text: str, limit: int) -> str:
-    return re.sub(r"[^A-Za-z0-9_-]", "", text)[:limit]
+    # At most 24 + 1 + 26 + 1 + 12 = 64 characters, all of them valid in an Id.
+    parts = [_ID_INVALID.sub("", stack_name)[:24], _ID_INVALID.sub("", logical_id)[:26], digest]
+    return "-".join(part for part in parts if part)
