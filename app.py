@@ -78,8 +78,8 @@ def _imported(key: str, make: Callable[[], T]) -> T:
     try:
         return make()
     except RuntimeError as error:  # jsii reports the CDK's validation errors as RuntimeError
-        detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ValueError(f"{key}: {detail}") from None
+        lines = str(error).strip().splitlines()
+        raise ValueError(f"{key}: {lines[0] if lines else type(error).__name__}") from None
 
 
 def read_settings(app: cdk.App) -> dict[str, str]:

@@ -268,7 +268,13 @@ def create_harvest_job(
     client: MediaPackageClient, event: Mapping[str, Any], now: datetime
 ) -> tuple[str, dict[str, str]]:
     """Create: the physical resource id (the job Id) and the attributes."""
-    request = parse_properties(event.get("ResourceProperties"))
+    return _create(client, event, parse_properties(event.get("ResourceProperties")), now)
+
+
+def _create(
+    client: MediaPackageClient, event: Mapping[str, Any], request: HarvestRequest, now: datetime
+) -> tuple[str, dict[str, str]]:
+    """A new job for an already parsed request (Create, or Update with changed properties)."""
     try:
         rules.check_ended(request.end_time, now, end_name="EndTime")
     except rules.HarvestRuleError as error:
@@ -329,7 +335,7 @@ def update_harvest_job(
                 {"message": "Job record expired, harvest unchanged: keeping it", "harvestJobId": physical_id}
             )
             return physical_id, expired_job_data(event, request, physical_id)
-    return create_harvest_job(client, event, now)
+    return _create(client, event, request, now)
 
 
 def expired_job_data(event: Mapping[str, Any], request: HarvestRequest, job_id: str) -> dict[str, str]:
