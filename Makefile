@@ -14,7 +14,11 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # cdk.json runs `python3 app.py`: the venv's python3 comes first.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: synth deploy test clean
+.PHONY: demo synth deploy test clean
+
+# The main job, offline: synthesize the example app, then create its harvest job on the local AWS.
+demo: synth
+	$(BIN)/python -m local_aws.demo --cdk-out cdk.out
 
 synth: $(VENV)/.installed $(CDK_STAMP)
 	$(CDK) synth --no-notices --quiet $(CDK_ARGS)

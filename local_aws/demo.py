@@ -1,0 +1,193 @@
+"""``make demo``: the example app's harvest job created on the local AWS, offline, with no account.
+
+It reads the synthesized assembly (``cdk.out``), starts the local AWS, creates there what the stack
+refers to (a channel and an HLS origin endpoint with a startover window; the stack's buckets and roles
+under local names), resolves the custom resource's properties against them with a window that ended
+a minute ago, sends the Create event through the real handler (the synthesized asset) with an HTTPS
+ResponseURL, and prints the stack's outputs the way ``cdk deploy`` does. It then waits for the job and
+lists the harvested files in the local bucket. Nothing is deployed: it is a local run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from local_aws import cloudformation
+from local_aws.lambda_runtime import Function
+from local_aws.server import LocalAws
+
+RESOURCE_TYPE = "Custom::MediaPackageHarvestJob"
+CHANNEL_ID = "example-channel"
+STARTOVER_SECONDS = 24 * 3600
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--cdk-out", type=Path, default=Path("cdk.out"), help="the synthesized assembly")
+    parser.add_argument("--stack", default="HarvestStack")
+    parser.add_argument("--completion-delay", type=float, default=2.0, help="seconds the local job runs")
+    args = parser.parse_args(argv)
+    try:
+        assembly = cloudformation.Assembly(args.cdk_out, args.stack)
+    except (OSError, ValueError) as error:
+        print(f"error: no synthesized {args.stack} in {args.cdk_out} ({error}); run `make synth` first")
+        return 1
+    with tempfile.TemporaryDirectory() as scratch, LocalAws() as aws:
+        aws.harvest.completion_delay = args.completion_delay
+        with cloudformation.ResponseServer(Path(scratch)) as responses:
+            return run(assembly, aws, responses)
+
+
+def run(assembly: cloudformation.Assembly, aws: LocalAws, responses: cloudformation.ResponseServer) -> int:
+    print(
+        f"Local run of {assembly.stack} against the local AWS on {aws.endpoint_url} (moto + MediaPackage "
+        "harvest jobs): not a deployment, nothing is created in an AWS account.\n"
+    )
+    refs, attributes = _local_resources(assembly, aws)
+    harvests = assembly.resources(RESOURCE_TYPE)
+    if not harvests:
+        print(f"error: {assembly.stack} has no {RESOURCE_TYPE} resource")
+        return 1
+    stack = cloudformation.stack_id(assembly.stack, aws.region)
+    data: dict[str, dict[str, Any]] = {}
+    for logical_id, resource in harvests.items():
+        properties = cloudformation.resolve(resource["Properties"], refs, attributes)
+        _create_origin_endpoint(aws, properties["OriginEndpointId"])
+        properties.update(_recent_window(properties))
+        function = _function(assembly, aws, responses, logical_id)
+        event = cloudformation.event(
+            "Create",
+            responses=responses,
+            stack=stack,
+            logical_id=logical_id,
+            properties=properties,
+            resource_type=resource["Type"],
+        )
+        print(
+            f"Create {logical_id}: {properties['StartTime']} to {properties['EndTime']} "
+            f"from {properties['OriginEndpointId']}"
+        )
+        invocation = function.invoke(event, invocation_id=event["RequestId"])
+        try:
+            body = responses.wait(event["RequestId"], timeout=5).body
+        except TimeoutError:
+            print(f"error: the handler sent no response (exit {invocation.returncode}):\n{invocation.logs}")
+            return 1
+        print(f"  handler answered {body['Status']} in {invocation.seconds:.1f} s")
+        if body["Status"] != "SUCCESS":
+            print(f"error: {logical_id} failed: {body['Reason']}")
+            return 1
+        refs[logical_id] = body["PhysicalResourceId"]
+        data[logical_id] = body["Data"]
+        for name, value in body["Data"].items():
+            attributes[(logical_id, name)] = value
+
+    print("\nOutputs:")
+    for name, output in assembly.template.get("Outputs", {}).items():
+        print(f"{assembly.stack}.{name} = {cloudformation.resolve(output['Value'], refs, attributes)}")
+    for job in data.values():
+        if not _show_harvest(aws, job):
+            return 1
+    return 0
+
+
+def _local_resources(
+    assembly: cloudformation.Assembly, aws: LocalAws
+) -> tuple[dict[str, str], dict[tuple[str, str], str]]:
+    """The stack's buckets, roles and functions made locally; what Ref and Fn::GetAtt resolve to."""
+    refs: dict[str, str] = {}
+    attributes: dict[tuple[str, str], str] = {}
+    suffix = uuid.uuid4().hex[:8]
+    for logical_id in assembly.resources("AWS::S3::Bucket"):
+        name = f"{assembly.stack.lower()}-{logical_id.lower()[:30]}-{suffix}"
+        aws.client("s3").create_bucket(Bucket=name)
+        refs[logical_id] = name
+        print(f"  local bucket  s3://{name}  ({logical_id})")
+    for logical_id, role in assembly.resources("AWS::IAM::Role").items():
+        trust = role["Properties"]["AssumeRolePolicyDocument"]
+        created = aws.client("iam").create_role(
+            RoleName=f"{logical_id[:50]}-{suffix}", AssumeRolePolicyDocument=json.dumps(trust)
+        )
+        refs[logical_id] = created["Role"]["RoleName"]
+        attributes[(logical_id, "Arn")] = created["Role"]["Arn"]
+    for logical_id in assembly.resources("AWS::Lambda::Function"):
+        function = f"{assembly.stack}-{logical_id}"[:64]
+        refs[logical_id] = function
+        attributes[(logical_id, "Arn")] = f"arn:aws:lambda:{aws.region}:123456789012:function:{function}"
+    return refs, attributes
+
+
+def _create_origin_endpoint(aws: LocalAws, endpoint_id: str) -> None:
+    mediapackage = aws.mediapackage()
+    if not mediapackage.list_channels()["Channels"]:
+        mediapackage.create_channel(Id=CHANNEL_ID, Description="cdk-mediapackage-harvest demo")
+    if endpoint_id not in {
+        endpoint["Id"] for endpoint in mediapackage.list_origin_endpoints()["OriginEndpoints"]
+    }:
+        mediapackage.create_origin_endpoint(
+            ChannelId=CHANNEL_ID,
+            Id=endpoint_id,
+            HlsPackage={"SegmentDurationSeconds": 6, "PlaylistWindowSeconds": 60},
+            StartoverWindowSeconds=STARTOVER_SECONDS,
+        )
+        print(f"  local channel {CHANNEL_ID}, HLS origin endpoint {endpoint_id} with a 24 h startover window")
+
+
+def _recent_window(properties: dict[str, Any]) -> dict[str, str]:
+    """The same length of window as the template's (at most 1 h here), ending a minute ago."""
+    start = datetime.fromisoformat(properties["StartTime"])
+    length = min(datetime.fromisoformat(properties["EndTime"]) - start, timedelta(hours=1))
+    end = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+    return {"StartTime": _iso(end - length), "EndTime": _iso(end)}
+
+
+def _iso(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _function(
+    assembly: cloudformation.Assembly,
+    aws: LocalAws,
+    responses: cloudformation.ResponseServer,
+    logical_id: str,
+) -> Function:
+    function_id = assembly.template["Resources"][logical_id]["Properties"]["ServiceToken"]["Fn::GetAtt"][0]
+    settings = assembly.template["Resources"][function_id]["Properties"]
+    return Function(
+        asset=assembly.handler_asset,
+        handler=settings["Handler"],
+        environment={**aws.environment(), "SSL_CERT_FILE": str(responses.cert_file)},
+        timeout_ms=int(settings.get("Timeout", 3)) * 1000,
+        name=f"{assembly.stack}-{function_id}"[:64],
+    )
+
+
+def _show_harvest(aws: LocalAws, job: dict[str, Any]) -> bool:
+    """Wait for the job to finish and list what it wrote next to its manifest."""
+    mediapackage = aws.mediapackage()
+    deadline = time.monotonic() + 60
+    status = job["Status"]
+    while status == "IN_PROGRESS" and time.monotonic() < deadline:
+        time.sleep(0.5)
+        status = mediapackage.describe_harvest_job(Id=job["Id"])["Status"]
+    print(f"\nHarvest job {job['Id']}: {status}")
+    if status != "SUCCEEDED":
+        return False
+    bucket, _, key = job["ManifestUri"].removeprefix("s3://").partition("/")
+    folder = key.rpartition("/")[0]
+    listing = aws.client("s3").list_objects_v2(Bucket=bucket, Prefix=f"{folder}/" if folder else "")
+    for entry in listing.get("Contents", []):
+        print(f"  s3://{bucket}/{entry['Key']}  {entry['Size']} bytes")
+    return True
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,317 @@
+"""MediaPackage (v1) harvest jobs for moto's server mode: ``CreateHarvestJob``, ``DescribeHarvestJob`` and
+``ListHarvestJobs``, which moto 5.2 answers with 404 "Not yet implemented".
+
+Requests are parsed and answers serialized by moto from botocore's own service model (REST-JSON), so
+the wire format is the SDK's. What moto already holds is reused: origin endpoints and channels from
+its MediaPackage backend, buckets from its S3 backend (where the manifest is written), roles from its
+IAM backend. The documented rules (``../shared/DOMAIN.md``) are enforced; every broken rule answers
+``UnprocessableEntityException`` (422), the error MediaPackage uses for invalid requests, with a
+message naming the field. A job starts ``IN_PROGRESS`` and, after ``HarvestSettings.completion_delay``
+seconds, ends ``SUCCEEDED`` (writing an HLS manifest at its ``ManifestKey``) or ``FAILED``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import threading
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from moto.core.exceptions import ServiceException
+from moto.core.responses import ActionResult, BaseResponse
+from moto.iam.models import iam_backends
+from moto.mediapackage import urls as mediapackage_urls
+from moto.mediapackage.models import mediapackage_backends
+from moto.s3.exceptions import MissingBucket
+from moto.s3.models import s3_backends
+
+DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 100, 1000
+MAX_WINDOW = timedelta(hours=24)
+ID_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
+MEDIAPACKAGE_PRINCIPAL = "mediapackage.amazonaws.com"
+IN_PROGRESS, SUCCEEDED, FAILED = "IN_PROGRESS", "SUCCEEDED", "FAILED"
+
+
+class UnprocessableEntity(ServiceException):
+    code = "UnprocessableEntityException"
+
+
+class NotFound(ServiceException):
+    code = "NotFoundException"
+
+
+class TooManyRequests(ServiceException):
+    code = "TooManyRequestsException"
+
+
+@dataclass
+class HarvestSettings:
+    """How the local endpoint behaves; change the fields at any time (tests do)."""
+
+    completion_delay: float = 2.0
+    """Seconds from CreateHarvestJob until the job leaves IN_PROGRESS."""
+    outcome: str = SUCCEEDED
+    """The final status of every job (SUCCEEDED or FAILED) unless ``outcomes`` names the job."""
+    outcomes: dict[str, str] = field(default_factory=dict)
+    """Final status per job Id."""
+    max_concurrent_jobs: int = 10
+    """MediaPackage's default quota of IN_PROGRESS jobs per account and region (429 above it)."""
+
+
+@dataclass
+class HarvestJobRecord:
+    account: str
+    region: str
+    job: dict[str, Any]
+    """The job in the shape of botocore's ``HarvestJob`` (member names, not wire names)."""
+    finishes_at: datetime
+
+
+class HarvestJobStore:
+    """Every account's and region's harvest jobs, kept in the server's process."""
+
+    def __init__(self) -> None:
+        self.settings = HarvestSettings()
+        self._lock = threading.RLock()
+        self._records: dict[tuple[str, str], dict[str, HarvestJobRecord]] = {}
+
+    def reset(self) -> None:
+        with self._lock:
+            self._records.clear()
+        self.settings = HarvestSettings()
+
+    def create(self, account: str, region: str, request: dict[str, Any]) -> dict[str, Any]:
+        now = datetime.now(UTC)
+        job_id = _required(request, "Id")
+        if not ID_PATTERN.fullmatch(job_id):
+            raise UnprocessableEntity(f"Id {job_id!r}: only letters, digits, '_' and '-' are allowed")
+        endpoint = _origin_endpoint(account, region, _required(request, "OriginEndpointId"))
+        start, end = _parse_time(request, "StartTime"), _parse_time(request, "EndTime")
+        _check_window(start, end, now, endpoint.startover_window_seconds)
+        destination = request.get("S3Destination") or {}
+        _check_destination(account, region, destination)
+        with self._lock:
+            self._settle(now)
+            jobs = self._records.setdefault((account, region), {})
+            if job_id in jobs:
+                raise UnprocessableEntity(f"Id {job_id!r}: a harvest job with this Id already exists")
+            running = sum(1 for record in jobs.values() if record.job["Status"] == IN_PROGRESS)
+            if running >= self.settings.max_concurrent_jobs:
+                raise TooManyRequests(
+                    f"Limit exceeded: {running} harvest jobs are in progress "
+                    f"(quota {self.settings.max_concurrent_jobs})"
+                )
+            job = {
+                "Arn": f"arn:aws:mediapackage:{region}:{account}:harvest_jobs/{job_id}",
+                "ChannelId": endpoint.channel_id,
+                "CreatedAt": _format_time(now),
+                "EndTime": request["EndTime"],
+                "Id": job_id,
+                "OriginEndpointId": endpoint.id,
+                "S3Destination": {key: destination[key] for key in ("BucketName", "ManifestKey", "RoleArn")},
+                "StartTime": request["StartTime"],
+                "Status": IN_PROGRESS,
+            }
+            delay = self.settings.completion_delay
+            jobs[job_id] = HarvestJobRecord(account, region, job, now + timedelta(seconds=delay))
+            timer = threading.Timer(delay, self._settle_now)
+            timer.daemon = True
+            timer.start()
+            return dict(job)
+
+    def describe(self, account: str, region: str, job_id: str) -> dict[str, Any]:
+        with self._lock:
+            self._settle(datetime.now(UTC))
+            record = self._records.get((account, region), {}).get(job_id)
+            if record is None:
+                raise NotFound(f"Harvest job {job_id!r} does not exist")
+            return dict(record.job)
+
+    def list(
+        self, account: str, region: str, channel_id: str | None, status: str | None
+    ) -> list[dict[str, Any]]:
+        with self._lock:
+            self._settle(datetime.now(UTC))
+            return [
+                dict(record.job)
+                for record in self._records.get((account, region), {}).values()
+                if channel_id in (None, record.job["ChannelId"]) and status in (None, record.job["Status"])
+            ]
+
+    def _settle_now(self) -> None:
+        self._settle(datetime.now(UTC))
+
+    def _settle(self, now: datetime) -> None:
+        """Finish every job whose time has come: its final status, and for SUCCEEDED its manifest."""
+        with self._lock:
+            for jobs in self._records.values():
+                for record in jobs.values():
+                    if record.job["Status"] == IN_PROGRESS and now >= record.finishes_at:
+                        status = self.settings.outcomes.get(record.job["Id"], self.settings.outcome)
+                        if status == SUCCEEDED:
+                            try:
+                                _write_manifest(record)
+                            except MissingBucket:  # deleted while the job ran
+                                status = FAILED
+                        record.job["Status"] = status
+
+
+STORE = HarvestJobStore()
+
+
+class HarvestJobResponse(BaseResponse):
+    """The three harvest job operations, parsed and serialized from botocore's model by moto."""
+
+    def __init__(self) -> None:
+        super().__init__(service_name="mediapackage")
+        self.automated_parameter_parsing = True
+
+    def create_harvest_job(self) -> ActionResult:
+        request = {name: self._get_param(name) for name in ("Id", "OriginEndpointId", "StartTime", "EndTime")}
+        request["S3Destination"] = self._get_param("S3Destination")
+        return ActionResult(STORE.create(self.current_account, self.region, request))
+
+    def describe_harvest_job(self) -> ActionResult:
+        return ActionResult(STORE.describe(self.current_account, self.region, self._get_param("Id")))
+
+    def list_harvest_jobs(self) -> ActionResult:
+        status = self._get_param("IncludeStatus")
+        if status not in (None, IN_PROGRESS, SUCCEEDED, FAILED):
+            raise UnprocessableEntity(f"IncludeStatus {status!r}: expected IN_PROGRESS, SUCCEEDED or FAILED")
+        jobs = STORE.list(self.current_account, self.region, self._get_param("IncludeChannelId"), status)
+        limit = self._get_param("MaxResults") or DEFAULT_PAGE_SIZE
+        if not 1 <= limit <= MAX_PAGE_SIZE:
+            raise UnprocessableEntity(f"MaxResults {limit}: expected 1 to {MAX_PAGE_SIZE}")
+        start = _page_start(self._get_param("NextToken"))
+        page: dict[str, Any] = {"HarvestJobs": jobs[start : start + limit]}
+        if start + limit < len(jobs):
+            page["NextToken"] = base64.urlsafe_b64encode(
+                json.dumps({"offset": start + limit}).encode()
+            ).decode()
+        return ActionResult(page)
+
+
+def install() -> None:
+    """Route ``/harvest_jobs`` in moto's MediaPackage app; call before the server's first request."""
+    mediapackage_urls.url_paths["{0}/harvest_jobs$"] = HarvestJobResponse.dispatch
+    mediapackage_urls.url_paths["{0}/harvest_jobs/(?P<id>[^/.]+)$"] = HarvestJobResponse.dispatch
+
+
+def _page_start(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        offset = json.loads(base64.urlsafe_b64decode(token))["offset"]
+    except (binascii.Error, ValueError, KeyError, TypeError):
+        offset = None
+    if not isinstance(offset, int) or offset < 0:
+        raise UnprocessableEntity(f"NextToken {token!r}: not a token this API returned")
+    return offset
+
+
+def _required(request: dict[str, Any], name: str) -> str:
+    value = request.get(name)
+    if not isinstance(value, str) or not value:
+        raise UnprocessableEntity(f"{name} is required")
+    return value
+
+
+def _origin_endpoint(account: str, region: str, endpoint_id: str) -> Any:
+    endpoint = mediapackage_backends[account][region]._origin_endpoints.get(endpoint_id)
+    if endpoint is None:
+        raise UnprocessableEntity(f"OriginEndpointId {endpoint_id!r}: no such origin endpoint")
+    if not (endpoint.hls_package or endpoint.dash_package):
+        raise UnprocessableEntity(
+            f"OriginEndpointId {endpoint_id!r}: only HLS and DASH endpoints can be harvested"
+        )
+    if not endpoint.startover_window_seconds:
+        raise UnprocessableEntity(
+            f"OriginEndpointId {endpoint_id!r}: startover is not enabled on the endpoint"
+        )
+    return endpoint
+
+
+def _parse_time(request: dict[str, Any], name: str) -> datetime:
+    text = _required(request, name)
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise UnprocessableEntity(f"{name} {text!r}: expected an ISO-8601 time") from None
+    if parsed.tzinfo is None:
+        raise UnprocessableEntity(f"{name} {text!r}: the time needs a time zone")
+    return parsed
+
+
+def _check_window(start: datetime, end: datetime, now: datetime, startover_seconds: int) -> None:
+    if end <= start:
+        raise UnprocessableEntity("EndTime must be after StartTime")
+    if end - start > MAX_WINDOW:
+        raise UnprocessableEntity("The harvest window (EndTime - StartTime) must be at most 24 hours")
+    if end > now:
+        raise UnprocessableEntity("EndTime must be in the past")
+    if start < now - timedelta(seconds=startover_seconds):
+        raise UnprocessableEntity("StartTime must be inside the origin endpoint's startover window")
+
+
+def _check_destination(account: str, region: str, destination: dict[str, Any]) -> None:
+    for name in ("BucketName", "ManifestKey", "RoleArn"):
+        _required(destination, name)
+    bucket = s3_backends[account]["aws"].buckets.get(destination["BucketName"])
+    if bucket is None:
+        raise UnprocessableEntity(f"S3Destination.BucketName {destination['BucketName']!r}: no such bucket")
+    if bucket.region_name != region:
+        raise UnprocessableEntity(
+            f"S3Destination.BucketName {destination['BucketName']!r}: the bucket is in {bucket.region_name}, "
+            f"not {region}"
+        )
+    role_arn = destination["RoleArn"]
+    role = next((role for role in iam_backends[account]["aws"].roles.values() if role.arn == role_arn), None)
+    if role is None:
+        raise UnprocessableEntity(f"S3Destination.RoleArn {role_arn!r}: no such role")
+    if not _trusts_mediapackage(role.assume_role_policy_document):
+        raise UnprocessableEntity(
+            f"S3Destination.RoleArn {role_arn!r}: the role does not trust {MEDIAPACKAGE_PRINCIPAL}"
+        )
+
+
+def _trusts_mediapackage(document: str) -> bool:
+    statements = json.loads(document).get("Statement", [])
+    for statement in statements if isinstance(statements, list) else [statements]:
+        actions = statement.get("Action", [])
+        services = (statement.get("Principal") or {}).get("Service", [])
+        if (
+            statement.get("Effect") == "Allow"
+            and {"sts:AssumeRole", "sts:*", "*"} & set(actions if isinstance(actions, list) else [actions])
+            and MEDIAPACKAGE_PRINCIPAL in (services if isinstance(services, list) else [services])
+        ):
+            return True
+    return False
+
+
+def _format_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _write_manifest(record: HarvestJobRecord) -> None:
+    """An HLS VOD clip: the top-level manifest at ManifestKey and one media playlist beside it."""
+    destination = record.job["S3Destination"]
+    folder, _, name = destination["ManifestKey"].rpartition("/")
+    prefix = f"{folder}/" if folder else ""
+    media = f"{name.rsplit('.', 1)[0]}_1.m3u8"
+    start = datetime.fromisoformat(record.job["StartTime"])
+    seconds = int((datetime.fromisoformat(record.job["EndTime"]) - start).total_seconds())
+    segments = "".join(
+        f"#EXTINF:6.000,\n{name.rsplit('.', 1)[0]}_1_{n}.ts\n" for n in range(max(1, seconds // 6))
+    )
+    top = f"#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-STREAM-INF:BANDWIDTH=2200000,RESOLUTION=1280x720\n{media}\n"
+    playlist = (
+        "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:6\n#EXT-X-MEDIA-SEQUENCE:0\n"
+        f"#EXT-X-PLAYLIST-TYPE:VOD\n#EXT-X-PROGRAM-DATE-TIME:{record.job['StartTime']}\n{segments}#EXT-X-ENDLIST\n"
+    )
+    s3 = s3_backends[record.account]["aws"]
+    s3.put_object(destination["BucketName"], destination["ManifestKey"], top.encode())
+    s3.put_object(destination["BucketName"], f"{prefix}{media}", playlist.encode())

@@ -1,0 +1,110 @@
+"""Run the handler the way Lambda does: the synthesized asset folder first on the path, one process per
+invocation, an event and a context with a deadline, and the environment of the function.
+
+The child process imports the handler, its rules module and crhelper from the asset folder only (it
+checks that, and fails otherwise); boto3 and botocore come from the Python running it, as Lambda's
+runtime provides them.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# The child: asset folder first, context with a real deadline, the handler module's entry point.
+_BOOTSTRAP = """
+import importlib, json, os, sys, time
+asset, module_name, function_name, timeout_ms = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+sys.path.insert(0, asset)
+module = importlib.import_module(module_name)
+for name in (module_name, "crhelper", "cdk_mediapackage_harvest_rules"):
+    origin = os.path.realpath(sys.modules[name].__file__)
+    if not origin.startswith(os.path.realpath(asset) + os.sep):
+        sys.exit(f"{name} was imported from {origin}, not from the asset {asset}")
+deadline = time.monotonic() + timeout_ms / 1000
+
+class Context:
+    function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
+    function_version = "$LATEST"
+    invoked_function_arn = os.environ["LOCAL_FUNCTION_ARN"]
+    memory_limit_in_mb = os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]
+    aws_request_id = os.environ["LOCAL_INVOCATION_ID"]
+    log_group_name = "/aws/lambda/" + function_name
+    log_stream_name = "local"
+
+    @staticmethod
+    def get_remaining_time_in_millis():
+        return max(0, int((deadline - time.monotonic()) * 1000))
+
+getattr(module, function_name)(json.load(sys.stdin), Context())
+"""
+
+
+@dataclass(frozen=True)
+class Invocation:
+    returncode: int
+    seconds: float
+    logs: str
+    """Everything the function wrote (stdout and stderr), as CloudWatch Logs would hold it."""
+
+
+@dataclass(frozen=True)
+class Function:
+    """A Lambda function made of a synthesized asset folder and a ``module.function`` handler setting."""
+
+    asset: Path
+    handler: str
+    environment: Mapping[str, str]
+    timeout_ms: int = 600_000
+    name: str = "HarvestStack-MediaPackageHarvestJobProviderHandler"
+    region: str = "us-east-1"
+    account: str = "123456789012"
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:lambda:{self.region}:{self.account}:function:{self.name}"
+
+    def invoke(self, event: Mapping[str, Any], *, invocation_id: str = "local") -> Invocation:
+        """Run one invocation to its end (the process is killed 5 s after the deadline)."""
+        module, _, function = self.handler.rpartition(".")
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "LANG": "C.UTF-8",
+            "AWS_LAMBDA_FUNCTION_NAME": self.name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+            "LOCAL_FUNCTION_ARN": self.arn,
+            "LOCAL_INVOCATION_ID": invocation_id,
+            **self.environment,
+        }
+        started = time.monotonic()
+        command = [
+            sys.executable,
+            "-I",
+            "-c",
+            _BOOTSTRAP,
+            str(self.asset),
+            module,
+            function,
+            str(self.timeout_ms),
+        ]
+        try:
+            done = subprocess.run(  # noqa: S603 - our own interpreter and bootstrap
+                command,
+                input=json.dumps(event),
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=self.timeout_ms / 1000 + 5,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as expired:
+            output = (expired.stdout or b"") + (expired.stderr or b"")
+            logs = output.decode(errors="replace") if isinstance(output, bytes) else str(output)
+            return Invocation(-9, time.monotonic() - started, logs + "\n[killed after the deadline]")
+        return Invocation(done.returncode, time.monotonic() - started, done.stdout + done.stderr)
