@@ -22,3 +22,92 @@ os.environ.update(
 )
 for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL_MEDIAPACKAGE"):
     os.environ.pop(name, None)
+
+
+# Fixtures for the tests against the local AWS (local_aws/): one server for the session, reset for
+# every test; one synthesis of the example app, whose handler asset the lifecycle tests run.
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aws_cdk as cdk
+import pytest
+
+from app import build
+from local_aws.server import LocalAws
+
+TRUST_MEDIAPACKAGE = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "mediapackage.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+
+
+@dataclass(frozen=True)
+class LocalSetup:
+    """What a harvest job needs on the local AWS: channel, HLS endpoint with startover, bucket, role."""
+
+    channel_id: str
+    endpoint_id: str
+    bucket: str
+    role_arn: str
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def recent_window(minutes: int = 10, ended_ago: int = 1) -> tuple[str, str]:
+    """A window of ``minutes`` that ended ``ended_ago`` minutes ago."""
+    end = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=ended_ago)
+    return iso(end - timedelta(minutes=minutes)), iso(end)
+
+
+@pytest.fixture(scope="session")
+def local_aws_server() -> Iterator[LocalAws]:
+    with LocalAws() as aws:
+        yield aws
+
+
+@pytest.fixture
+def aws(local_aws_server: LocalAws) -> LocalAws:
+    """The session's local AWS, with no resources, no faults and default harvest settings."""
+    local_aws_server.reset()
+    local_aws_server.harvest.completion_delay = 1.0
+    return local_aws_server
+
+
+@pytest.fixture
+def setup(aws: LocalAws) -> LocalSetup:
+    """A channel, an HLS origin endpoint with a 24 h startover window, a bucket and a trusted role."""
+    mediapackage = aws.mediapackage()
+    mediapackage.create_channel(Id="live-channel")
+    mediapackage.create_origin_endpoint(
+        ChannelId="live-channel",
+        Id="live-hls",
+        HlsPackage={"SegmentDurationSeconds": 6},
+        StartoverWindowSeconds=86400,
+    )
+    aws.client("s3").create_bucket(Bucket="harvest-clips")
+    role = aws.client("iam").create_role(
+        RoleName="harvest-role", AssumeRolePolicyDocument=json.dumps(TRUST_MEDIAPACKAGE)
+    )
+    return LocalSetup("live-channel", "live-hls", "harvest-clips", role["Role"]["Arn"])
+
+
+@pytest.fixture(scope="session")
+def example_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The example app synthesized once, with bundling: the handler asset the lifecycle tests run."""
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    context = json.loads((Path(__file__).resolve().parents[1] / "cdk.json").read_text())["context"]
+    app = cdk.App(outdir=str(outdir), context=context)
+    build(app)
+    app.synth()
+    return outdir
