@@ -17,10 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# The child: asset folder first, context with a real deadline, the handler module's entry point.
+# The child: a root log handler (as in Lambda's runtime), the asset folder first on the path, a context
+# with a real deadline, and the handler module's entry point.
 _BOOTSTRAP = """
-import importlib, json, os, sys, time
+import importlib, json, logging, os, sys, time
 asset, module_name, function_name, timeout_ms = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+logging.getLogger().addHandler(logging.StreamHandler(sys.stdout))  # as Lambda's runtime does
 sys.path.insert(0, asset)
 module = importlib.import_module(module_name)
 for name in (module_name, "crhelper", "cdk_mediapackage_harvest_rules"):
