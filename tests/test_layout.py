@@ -40,3 +40,15 @@ def test_constructs_resolves_to_site_packages_from_the_repo_root() -> None:
     origin = Path(result.stdout.strip())
     assert origin.name == "__init__.py"
     assert origin.resolve().is_relative_to(SITE_PACKAGES)
+
+
+def test_the_readme_starts_with_the_demo_and_the_test_command() -> None:
+    """The first two commands of the README are the main job and the tests; CI runs the second."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    first_block = readme.split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = [line.split("#", 1)[0].strip() for line in first_block.splitlines()]
+    assert commands == ["make demo", "make test"]
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    assert "\ndemo: " in makefile
+    assert "\ntest: " in makefile
+    assert (REPO_ROOT / ".ci" / "run").read_text().strip().endswith("exec make test")
