@@ -25,7 +25,8 @@ from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult, BaseResponse
 from moto.iam.models import iam_backends
 from moto.mediapackage import urls as mediapackage_urls
-from moto.mediapackage.models import mediapackage_backends
+from moto.mediapackage.exceptions import MediaPackageClientError
+from moto.mediapackage.models import OriginEndpoint, mediapackage_backends
 from moto.s3.exceptions import MissingBucket
 from moto.s3.models import s3_backends
 
@@ -91,7 +92,7 @@ class HarvestJobStore:
             raise UnprocessableEntity(f"Id {job_id!r}: only letters, digits, '_' and '-' are allowed")
         endpoint = _origin_endpoint(account, region, _required(request, "OriginEndpointId"))
         start, end = _parse_time(request, "StartTime"), _parse_time(request, "EndTime")
-        _check_window(start, end, now, endpoint.startover_window_seconds)
+        _check_window(start, end, now, int(endpoint.startover_window_seconds or 0))
         destination = request.get("S3Destination") or {}
         _check_destination(account, region, destination)
         with self._lock:
@@ -220,10 +221,11 @@ def _required(request: dict[str, Any], name: str) -> str:
     return value
 
 
-def _origin_endpoint(account: str, region: str, endpoint_id: str) -> Any:
-    endpoint = mediapackage_backends[account][region]._origin_endpoints.get(endpoint_id)
-    if endpoint is None:
-        raise UnprocessableEntity(f"OriginEndpointId {endpoint_id!r}: no such origin endpoint")
+def _origin_endpoint(account: str, region: str, endpoint_id: str) -> OriginEndpoint:
+    try:
+        endpoint = mediapackage_backends[account][region].describe_origin_endpoint(endpoint_id)
+    except MediaPackageClientError:
+        raise UnprocessableEntity(f"OriginEndpointId {endpoint_id!r}: no such origin endpoint") from None
     if not (endpoint.hls_package or endpoint.dash_package):
         raise UnprocessableEntity(
             f"OriginEndpointId {endpoint_id!r}: only HLS and DASH endpoints can be harvested"
