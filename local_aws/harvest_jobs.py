@@ -214,10 +214,10 @@ def _page_start(token: str | None) -> int:
     return offset
 
 
-def _required(request: dict[str, Any], name: str) -> str:
+def _required(request: dict[str, Any], name: str, label: str | None = None) -> str:
     value = request.get(name)
     if not isinstance(value, str) or not value:
-        raise UnprocessableEntity(f"{name} is required")
+        raise UnprocessableEntity(f"{label or name} is required")
     return value
 
 
@@ -261,7 +261,7 @@ def _check_window(start: datetime, end: datetime, now: datetime, startover_secon
 
 def _check_destination(account: str, region: str, destination: dict[str, Any]) -> None:
     for name in ("BucketName", "ManifestKey", "RoleArn"):
-        _required(destination, name)
+        _required(destination, name, f"S3Destination.{name}")
     bucket = s3_backends[account]["aws"].buckets.get(destination["BucketName"])
     if bucket is None:
         raise UnprocessableEntity(f"S3Destination.BucketName {destination['BucketName']!r}: no such bucket")
