@@ -31,6 +31,7 @@ from moto.s3.exceptions import MissingBucket
 from moto.s3.models import s3_backends
 
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 100, 1000
+DASH_TIMELINE_TEMPLATES = ("NUMBER_WITH_TIMELINE", "TIME_WITH_TIMELINE")
 MAX_WINDOW = timedelta(hours=24)
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
 MEDIAPACKAGE_PRINCIPAL = "mediapackage.amazonaws.com"
@@ -184,7 +185,8 @@ class HarvestJobResponse(BaseResponse):
         if status not in (None, IN_PROGRESS, SUCCEEDED, FAILED):
             raise UnprocessableEntity(f"IncludeStatus {status!r}: expected IN_PROGRESS, SUCCEEDED or FAILED")
         jobs = STORE.list(self.current_account, self.region, self._get_param("IncludeChannelId"), status)
-        limit = self._get_param("MaxResults") or DEFAULT_PAGE_SIZE
+        limit = self._get_param("MaxResults")
+        limit = DEFAULT_PAGE_SIZE if limit is None else limit
         if not 1 <= limit <= MAX_PAGE_SIZE:
             raise UnprocessableEntity(f"MaxResults {limit}: expected 1 to {MAX_PAGE_SIZE}")
         start = _page_start(self._get_param("NextToken"))
@@ -199,7 +201,7 @@ class HarvestJobResponse(BaseResponse):
 def install() -> None:
     """Route ``/harvest_jobs`` in moto's MediaPackage app; call before the server's first request."""
     mediapackage_urls.url_paths["{0}/harvest_jobs$"] = HarvestJobResponse.dispatch
-    mediapackage_urls.url_paths["{0}/harvest_jobs/(?P<id>[^/.]+)$"] = HarvestJobResponse.dispatch
+    mediapackage_urls.url_paths["{0}/harvest_jobs/(?P<id>[^/]+)$"] = HarvestJobResponse.dispatch
 
 
 def _page_start(token: str | None) -> int:
@@ -226,9 +228,15 @@ def _origin_endpoint(account: str, region: str, endpoint_id: str) -> OriginEndpo
         endpoint = mediapackage_backends[account][region].describe_origin_endpoint(endpoint_id)
     except MediaPackageClientError:
         raise UnprocessableEntity(f"OriginEndpointId {endpoint_id!r}: no such origin endpoint") from None
-    if not (endpoint.hls_package or endpoint.dash_package):
+    if endpoint.hls_package is None and endpoint.dash_package is None:
         raise UnprocessableEntity(
             f"OriginEndpointId {endpoint_id!r}: only HLS and DASH endpoints can be harvested"
+        )
+    template = (endpoint.dash_package or {}).get("segmentTemplateFormat", DASH_TIMELINE_TEMPLATES[0])
+    if endpoint.hls_package is None and template not in DASH_TIMELINE_TEMPLATES:
+        raise UnprocessableEntity(
+            f"OriginEndpointId {endpoint_id!r}: a DASH endpoint needs a timeline segment template, "
+            f"not {template}"
         )
     if not endpoint.startover_window_seconds:
         raise UnprocessableEntity(
@@ -281,17 +289,28 @@ def _check_destination(account: str, region: str, destination: dict[str, Any]) -
 
 
 def _trusts_mediapackage(document: str) -> bool:
-    statements = json.loads(document).get("Statement", [])
-    for statement in statements if isinstance(statements, list) else [statements]:
-        actions = statement.get("Action", [])
-        services = (statement.get("Principal") or {}).get("Service", [])
-        if (
-            statement.get("Effect") == "Allow"
-            and {"sts:AssumeRole", "sts:*", "*"} & set(actions if isinstance(actions, list) else [actions])
-            and MEDIAPACKAGE_PRINCIPAL in (services if isinstance(services, list) else [services])
+    """Whether a trust policy lets mediapackage.amazonaws.com assume the role (``"*"`` lets everyone)."""
+    try:
+        statements = json.loads(document).get("Statement", [])
+    except (ValueError, AttributeError):
+        return False
+    for statement in _listed(statements):
+        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
+            continue
+        principal = statement.get("Principal")
+        services = _listed(principal.get("Service")) if isinstance(principal, dict) else _listed(principal)
+        if {"sts:AssumeRole", "sts:*", "*"} & set(_listed(statement.get("Action"))) and (
+            MEDIAPACKAGE_PRINCIPAL in services or principal == "*"
         ):
             return True
     return False
+
+
+def _listed(value: Any) -> list[Any]:
+    """A policy element that may be one value or a list, as a list."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
 
 
 def _format_time(moment: datetime) -> str:

@@ -69,8 +69,9 @@ class Faults:
     """Requests per service and outcome: ``mediapackage``, ``mediapackage:429``, ``mediapackage:503``."""
 
     def __post_init__(self) -> None:
-        self._random = random.Random(self.seed)  # noqa: S311 - fault injection, not cryptography
         self._lock = threading.Lock()
+        self._seeded_with = self.seed
+        self._random = random.Random(self.seed)  # noqa: S311 - fault injection, not cryptography
 
     def decide(self, service: str) -> int | None:
         """The status to inject for one request to ``service``, or None to let moto answer."""
@@ -78,6 +79,9 @@ class Faults:
             self.stats[service] += 1
             if service not in self.services:
                 return None
+            if self._seeded_with != self.seed:  # a new seed starts a new sequence
+                self._seeded_with = self.seed
+                self._random.seed(self.seed)
             status = None
             if self.throttle_next > 0:
                 self.throttle_next -= 1
