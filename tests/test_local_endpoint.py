@@ -638,6 +638,9 @@ def test_throttle_share_is_seeded(aws: LocalAws, setup: LocalSetup) -> None:
     assert aws.faults.stats["mediapackage:429"] == sum(throttled)
     replay = Faults(throttle_share=0.3, seed=7)
     assert [replay.decide("mediapackage") == 429 for _ in range(200)] == throttled
+    reseeded = Faults(throttle_share=0.3, seed=1)
+    reseeded.seed = 7
+    assert [reseeded.decide("mediapackage") == 429 for _ in range(200)] == throttled
 
 
 def test_latency_delays_the_answer(aws: LocalAws) -> None:
