@@ -17,6 +17,7 @@ import binascii
 import json
 import re
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -50,18 +51,45 @@ class TooManyRequests(ServiceException):
     code = "TooManyRequestsException"
 
 
+class _Outcomes(dict[str, str]):
+    """Final status per job Id; only SUCCEEDED or FAILED."""
+
+    def __setitem__(self, job_id: str, status: str) -> None:
+        super().__setitem__(job_id, _outcome(f"outcomes[{job_id!r}]", status))
+
+
+def _outcome(name: str, status: object) -> str:
+    if status not in (SUCCEEDED, FAILED):
+        raise ValueError(f"HarvestSettings.{name}: {status!r}; expected {SUCCEEDED!r} or {FAILED!r}")
+    return str(status)
+
+
 @dataclass
 class HarvestSettings:
-    """How the local endpoint behaves; change the fields at any time (tests do)."""
+    """How the local endpoint behaves; change the fields at any time (tests do). Values are checked."""
 
     completion_delay: float = 2.0
     """Seconds from CreateHarvestJob until the job leaves IN_PROGRESS."""
     outcome: str = SUCCEEDED
     """The final status of every job (SUCCEEDED or FAILED) unless ``outcomes`` names the job."""
-    outcomes: dict[str, str] = field(default_factory=dict)
+    outcomes: dict[str, str] = field(default_factory=_Outcomes)
     """Final status per job Id."""
     max_concurrent_jobs: int = 10
     """MediaPackage's default quota of IN_PROGRESS jobs per account and region (429 above it)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "outcome":
+            value = _outcome(name, value)
+        elif name == "outcomes":
+            checked = _Outcomes()
+            for job_id, status in dict(value).items():
+                checked[job_id] = status
+            value = checked
+        elif name == "completion_delay" and not (isinstance(value, int | float) and value >= 0):
+            raise ValueError(f"HarvestSettings.completion_delay: {value!r}; expected seconds >= 0")
+        elif name == "max_concurrent_jobs" and not (isinstance(value, int) and value >= 1):
+            raise ValueError(f"HarvestSettings.max_concurrent_jobs: {value!r}; expected an integer >= 1")
+        super().__setattr__(name, value)
 
 
 @dataclass
@@ -70,7 +98,8 @@ class HarvestJobRecord:
     region: str
     job: dict[str, Any]
     """The job in the shape of botocore's ``HarvestJob`` (member names, not wire names)."""
-    finishes_at: datetime
+    finishes_at: float
+    """``time.monotonic()`` when the job leaves IN_PROGRESS (the clock the timers use)."""
 
 
 class HarvestJobStore:
@@ -80,10 +109,14 @@ class HarvestJobStore:
         self.settings = HarvestSettings()
         self._lock = threading.RLock()
         self._records: dict[tuple[str, str], dict[str, HarvestJobRecord]] = {}
+        self._timers: list[threading.Timer] = []
 
     def reset(self) -> None:
         with self._lock:
             self._records.clear()
+            for timer in self._timers:
+                timer.cancel()
+            self._timers.clear()
         self.settings = HarvestSettings()
 
     def create(self, account: str, region: str, request: dict[str, Any]) -> dict[str, Any]:
@@ -97,7 +130,7 @@ class HarvestJobStore:
         destination = request.get("S3Destination") or {}
         _check_destination(account, region, destination)
         with self._lock:
-            self._settle(now)
+            self._settle()
             jobs = self._records.setdefault((account, region), {})
             if job_id in jobs:
                 raise UnprocessableEntity(f"Id {job_id!r}: a harvest job with this Id already exists")
@@ -119,15 +152,16 @@ class HarvestJobStore:
                 "Status": IN_PROGRESS,
             }
             delay = self.settings.completion_delay
-            jobs[job_id] = HarvestJobRecord(account, region, job, now + timedelta(seconds=delay))
-            timer = threading.Timer(delay, self._settle_now)
+            jobs[job_id] = HarvestJobRecord(account, region, job, time.monotonic() + delay)
+            timer = threading.Timer(delay, self._settle)
             timer.daemon = True
             timer.start()
+            self._timers = [*(t for t in self._timers if t.is_alive()), timer]
             return dict(job)
 
     def describe(self, account: str, region: str, job_id: str) -> dict[str, Any]:
         with self._lock:
-            self._settle(datetime.now(UTC))
+            self._settle()
             record = self._records.get((account, region), {}).get(job_id)
             if record is None:
                 raise NotFound(f"Harvest job {job_id!r} does not exist")
@@ -137,18 +171,16 @@ class HarvestJobStore:
         self, account: str, region: str, channel_id: str | None, status: str | None
     ) -> list[dict[str, Any]]:
         with self._lock:
-            self._settle(datetime.now(UTC))
+            self._settle()
             return [
                 dict(record.job)
                 for record in self._records.get((account, region), {}).values()
                 if channel_id in (None, record.job["ChannelId"]) and status in (None, record.job["Status"])
             ]
 
-    def _settle_now(self) -> None:
-        self._settle(datetime.now(UTC))
-
-    def _settle(self, now: datetime) -> None:
+    def _settle(self) -> None:
         """Finish every job whose time has come: its final status, and for SUCCEEDED its manifest."""
+        now = time.monotonic()
         with self._lock:
             for jobs in self._records.values():
                 for record in jobs.values():
@@ -289,7 +321,8 @@ def _check_destination(account: str, region: str, destination: dict[str, Any]) -
 
 
 def _trusts_mediapackage(document: str) -> bool:
-    """Whether a trust policy lets mediapackage.amazonaws.com assume the role (``"*"`` lets everyone)."""
+    """Whether a trust policy lets mediapackage.amazonaws.com assume the role (``"*"`` or
+    ``{"AWS": "*"}`` lets everyone)."""
     try:
         statements = json.loads(document).get("Statement", [])
     except (ValueError, AttributeError):
@@ -298,9 +331,13 @@ def _trusts_mediapackage(document: str) -> bool:
         if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
             continue
         principal = statement.get("Principal")
-        services = _listed(principal.get("Service")) if isinstance(principal, dict) else _listed(principal)
+        if isinstance(principal, dict):
+            everyone = "*" in _listed(principal.get("AWS"))
+            services = _listed(principal.get("Service"))
+        else:
+            everyone, services = principal == "*", []
         if {"sts:AssumeRole", "sts:*", "*"} & set(_listed(statement.get("Action"))) and (
-            MEDIAPACKAGE_PRINCIPAL in services or principal == "*"
+            everyone or MEDIAPACKAGE_PRINCIPAL in services
         ):
             return True
     return False

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import re
 import threading
@@ -41,7 +42,9 @@ CREDENTIALS = {
     "AWS_SESSION_TOKEN": "testing",
 }
 _SCOPE = re.compile(r"Credential=[^/]+/\d{8}/[^/]+/([^/]+)/aws4_request")
+# The modelled MediaPackage errors that fault injection answers with, by status.
 _ERRORS = {
+    403: "ForbiddenException",
     429: "TooManyRequestsException",
     500: "InternalServerErrorException",
     503: "ServiceUnavailableException",
@@ -67,6 +70,19 @@ class Faults:
     seed: int = 0
     stats: Counter[str] = field(default_factory=Counter)
     """Requests per service and outcome: ``mediapackage``, ``mediapackage:429``, ``mediapackage:503``."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "throttle_share" and not (isinstance(value, int | float) and 0 <= value <= 1):
+            raise ValueError(f"Faults.throttle_share: {value!r}; expected a share from 0 to 1")
+        if name in ("throttle_next", "error_next") and not (isinstance(value, int) and value >= 0):
+            raise ValueError(f"Faults.{name}: {value!r}; expected a count >= 0")
+        if name == "latency" and not (isinstance(value, int | float) and value >= 0):
+            raise ValueError(f"Faults.latency: {value!r}; expected seconds >= 0")
+        if name == "error_status" and value not in _ERRORS.keys() - {429}:
+            raise ValueError(
+                f"Faults.error_status: {value!r}; expected one of 403, 500, 503 (429: throttle_*)"
+            )
+        super().__setattr__(name, value)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -112,7 +128,7 @@ class _FaultInjection:
         status = faults.decide(service)
         if status is None:
             return self.app(environ, start_response)
-        error = _ERRORS.get(status, "InternalServerErrorException")
+        error = _ERRORS[status]
         body = json.dumps({"message": f"Injected fault: {error}"}).encode()
         start_response(
             f"{status} Injected",
@@ -156,6 +172,9 @@ class LocalAws:
         return harvest_jobs.STORE.settings
 
     def start(self) -> LocalAws:
+        # Loopback never goes through a proxy, whatever HTTP(S)_PROXY the machine sets.
+        for name in ("NO_PROXY", "no_proxy"):
+            os.environ[name] = ",".join(filter(None, [os.environ.get(name), "127.0.0.1", "localhost"]))
         harvest_jobs.install()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
         self._server.start()
@@ -191,6 +210,7 @@ class LocalAws:
             "AWS_REGION": self.region,
             "AWS_ENDPOINT_URL": self.endpoint_url,
             "AWS_ENDPOINT_URL_MEDIAPACKAGE": self.endpoint_url,
+            "NO_PROXY": "127.0.0.1,localhost",
             "AWS_CONFIG_FILE": "/dev/null",
             "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
         }
