@@ -30,6 +30,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from local_aws.lambda_runtime import Function
+
 MAX_BODY_BYTES = 4096
 """CloudFormation rejects a response body over 4096 bytes."""
 
@@ -260,12 +262,21 @@ class Assembly:
             if resource["Type"] == resource_type
         }
 
-    def handler_name(self, logical_id: str) -> str:
-        """The ``Handler`` setting of the function behind a custom resource's ServiceToken."""
-        token = self.template["Resources"][logical_id]["Properties"]["ServiceToken"]
-        function = self.template["Resources"][token["Fn::GetAtt"][0]]
-        handler: str = function["Properties"]["Handler"]
-        return handler
+    def function(self, logical_id: str, environment: Mapping[str, str], *, max_timeout_ms: int) -> Function:
+        """The Lambda function behind a custom resource's ServiceToken, run locally from the asset.
+
+        Its timeout is the template's, capped at ``max_timeout_ms``: crhelper retries a response it
+        cannot send forever, so a broken ResponseURL must end in seconds, not in the function's minutes.
+        """
+        function_id = self.template["Resources"][logical_id]["Properties"]["ServiceToken"]["Fn::GetAtt"][0]
+        settings = self.template["Resources"][function_id]["Properties"]
+        return Function(
+            asset=self.handler_asset,
+            handler=settings["Handler"],
+            environment=environment,
+            timeout_ms=min(int(settings.get("Timeout", 3)) * 1000, max_timeout_ms),
+            name=f"{self.stack}-{function_id}"[:64],
+        )
 
 
 def resolve(value: Any, refs: Mapping[str, str], attributes: Mapping[tuple[str, str], str]) -> Any:

@@ -21,12 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from local_aws import cloudformation
-from local_aws.lambda_runtime import Function
 from local_aws.server import LocalAws
 
 RESOURCE_TYPE = "Custom::MediaPackageHarvestJob"
 CHANNEL_ID = "example-channel"
 STARTOVER_SECONDS = 24 * 3600
+MAX_HANDLER_MS = 60_000
+"""The local run gives the handler a minute (the function's own timeout is ten)."""
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,7 +63,8 @@ def run(assembly: cloudformation.Assembly, aws: LocalAws, responses: cloudformat
         properties = cloudformation.resolve(resource["Properties"], refs, attributes)
         _create_origin_endpoint(aws, properties["OriginEndpointId"])
         properties.update(_recent_window(properties))
-        function = _function(assembly, aws, responses, logical_id)
+        environment = {**aws.environment(), "SSL_CERT_FILE": str(responses.cert_file)}
+        function = assembly.function(logical_id, environment, max_timeout_ms=MAX_HANDLER_MS)
         event = cloudformation.event(
             "Create",
             responses=responses,
@@ -153,23 +155,6 @@ def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _function(
-    assembly: cloudformation.Assembly,
-    aws: LocalAws,
-    responses: cloudformation.ResponseServer,
-    logical_id: str,
-) -> Function:
-    function_id = assembly.template["Resources"][logical_id]["Properties"]["ServiceToken"]["Fn::GetAtt"][0]
-    settings = assembly.template["Resources"][function_id]["Properties"]
-    return Function(
-        asset=assembly.handler_asset,
-        handler=settings["Handler"],
-        environment={**aws.environment(), "SSL_CERT_FILE": str(responses.cert_file)},
-        timeout_ms=int(settings.get("Timeout", 3)) * 1000,
-        name=f"{assembly.stack}-{function_id}"[:64],
-    )
-
-
 def _show_harvest(aws: LocalAws, job: dict[str, Any]) -> bool:
     """Wait for the job to finish and list what it wrote next to its manifest."""
     mediapackage = aws.mediapackage()
@@ -180,6 +165,7 @@ def _show_harvest(aws: LocalAws, job: dict[str, Any]) -> bool:
         status = mediapackage.describe_harvest_job(Id=job["Id"])["Status"]
     print(f"\nHarvest job {job['Id']}: {status}")
     if status != "SUCCEEDED":
+        print(f"error: harvest job {job['Id']} ended {status}, not SUCCEEDED; nothing was harvested")
         return False
     bucket, _, key = job["ManifestUri"].removeprefix("s3://").partition("/")
     folder = key.rpartition("/")[0]

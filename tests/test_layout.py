@@ -52,3 +52,12 @@ def test_the_readme_starts_with_the_demo_and_the_test_command() -> None:
     assert "\ndemo: " in makefile
     assert "\ntest: " in makefile
     assert (REPO_ROOT / ".ci" / "run").read_text().strip().endswith("exec make test")
+
+
+def test_neither_the_library_nor_the_handler_imports_the_local_aws() -> None:
+    """local_aws is for tests, the demo and benchmarks; Lambda and users' apps do not have it."""
+    sources = [*(REPO_ROOT / "constructs" / "src").rglob("*.py"), *(REPO_ROOT / "lambda").glob("*.py")]
+    assert sources
+    for source in sources:
+        text = source.read_text()
+        assert "local_aws" not in text, f"{source.relative_to(REPO_ROOT)} refers to local_aws"

@@ -5,25 +5,30 @@ what exists on the endpoint afterwards."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import ssl
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import cdk_mediapackage_harvest_rules as rules
 import pytest
 from conftest import LocalSetup, recent_window
 
 from local_aws import cloudformation
-from local_aws.lambda_runtime import Function, Invocation
-from local_aws.server import ACCOUNT_ID, LocalAws
+from local_aws.lambda_runtime import Invocation
+from local_aws.server import ACCOUNT_ID, Faults, LocalAws
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESOURCE_TYPE = "Custom::MediaPackageHarvestJob"
-ATTRIBUTES = {"Arn", "Id", "Status", "ChannelId", "CreatedAt", "StartTime", "EndTime", "ManifestUri"}
+MAX_HANDLER_MS = 60_000
 
 
 @dataclass
@@ -42,20 +47,23 @@ class Stack:
     """One custom resource of the example stack, driven through its lifecycle on the local AWS."""
 
     def __init__(
-        self, assembly: cloudformation.Assembly, aws: LocalAws, responses: cloudformation.ResponseServer
-    ):
+        self,
+        assembly: cloudformation.Assembly,
+        aws: LocalAws,
+        responses: cloudformation.ResponseServer,
+        environment: Mapping[str, str] | None = None,
+    ) -> None:
         ((self.logical_id, resource),) = assembly.resources(RESOURCE_TYPE).items()
-        function_id = resource["Properties"]["ServiceToken"]["Fn::GetAtt"][0]
-        settings = assembly.template["Resources"][function_id]["Properties"]
-        self.function = Function(
-            asset=assembly.handler_asset,
-            handler=settings["Handler"],
-            environment={**aws.environment(), "SSL_CERT_FILE": str(responses.cert_file)},
-            timeout_ms=settings["Timeout"] * 1000,
-        )
+        if environment is None:
+            environment = {**aws.environment(), "SSL_CERT_FILE": str(responses.cert_file)}
+        self.function = assembly.function(self.logical_id, environment, max_timeout_ms=MAX_HANDLER_MS)
         self.template_properties: dict[str, Any] = resource["Properties"]
         self.responses = responses
         self.stack_id = cloudformation.stack_id("HarvestStack")
+
+    def job_id(self, event: Mapping[str, Any]) -> str:
+        """The Id the handler generates for a Create or replacing Update."""
+        return rules.generated_harvest_job_id(self.stack_id, self.logical_id, event["RequestId"])
 
     def properties(self, setup: LocalSetup, **changes: Any) -> dict[str, Any]:
         """The synthesized properties, references resolved to the local bucket, role and function."""
@@ -94,18 +102,40 @@ def stack(example_assembly: Path, aws: LocalAws, tmp_path: Path) -> Iterator[Sta
         yield Stack(cloudformation.Assembly(example_assembly, "HarvestStack"), aws, responses)
 
 
-def assert_answer(delivery: Delivery, status: str) -> dict[str, Any]:
-    """What every answer must be: one PUT, within 4096 bytes, echoing the request's identifiers."""
+def assert_answer(
+    delivery: Delivery,
+    status: str,
+    *,
+    physical_id: str | None = None,
+    data: Mapping[str, str] | None = None,
+    reason: str = "",
+) -> dict[str, Any]:
+    """The one body CloudFormation receives, exactly: status, ids echoed, Reason, Data, <= 4096 bytes.
+
+    A ``physical_id`` of None is only checked for shape (crhelper makes one up for a failed Create).
+    """
     (answer,) = delivery.answers
     assert answer.status == 200
     assert len(answer.raw) <= cloudformation.MAX_BODY_BYTES
     body = answer.body
-    assert body["Status"] == status, body["Reason"]
-    assert body["PhysicalResourceId"]
-    for key in ("StackId", "RequestId", "LogicalResourceId"):
-        assert body[key] == delivery.event[key]
-    assert body["NoEcho"] is False
+    expected = {
+        "Status": status,
+        "PhysicalResourceId": body["PhysicalResourceId"] if physical_id is None else physical_id,
+        "StackId": delivery.event["StackId"],
+        "RequestId": delivery.event["RequestId"],
+        "LogicalResourceId": delivery.event["LogicalResourceId"],
+        "Reason": reason,
+        "Data": {} if data is None else dict(data),
+        "NoEcho": False,
+    }
+    assert body == expected
+    assert 0 < len(body["PhysicalResourceId"]) <= 1024
     return body
+
+
+def failed_create_id(stack: Stack) -> str:
+    """crhelper's physical id for a failed Create: stack name, logical id, 8 random characters."""
+    return rf"HarvestStack_{stack.logical_id}_[A-Z0-9]{{8}}"
 
 
 def jobs(aws: LocalAws) -> list[Mapping[str, Any]]:
@@ -128,14 +158,15 @@ def expected_data(job: Mapping[str, Any], status: str) -> dict[str, str]:
 
 
 def test_create_update_and_delete(stack: Stack, aws: LocalAws, setup: LocalSetup) -> None:
-    aws.harvest.completion_delay = 60
+    aws.harvest.completion_delay = 600
     properties = stack.properties(setup)
-    created = assert_answer(stack.deliver(stack.event("Create", properties)), "SUCCESS")
+    create = stack.event("Create", properties)
+    job_id = stack.job_id(create)
+    created = stack.deliver(create)
     (job,) = jobs(aws)
-    assert created["PhysicalResourceId"] == job["Id"]
-    assert re.fullmatch(rf"HarvestStack-{stack.logical_id}-[0-9a-f]{{12}}", job["Id"])
-    assert created["Reason"] == ""
-    assert created["Data"] == expected_data(job, "IN_PROGRESS")
+    assert job["Id"] == job_id
+    assert re.fullmatch(rf"HarvestStack-{stack.logical_id}-[0-9a-f]{{12}}", job_id)
+    assert_answer(created, "SUCCESS", physical_id=job_id, data=expected_data(job, "IN_PROGRESS"))
     assert job["OriginEndpointId"] == setup.endpoint_id
     assert job["ChannelId"] == setup.channel_id
     assert job["S3Destination"] == {
@@ -143,57 +174,57 @@ def test_create_update_and_delete(stack: Stack, aws: LocalAws, setup: LocalSetup
         "ManifestKey": "clips/example/index.m3u8",
         "RoleArn": setup.role_arn,
     }
-    physical_id = created["PhysicalResourceId"]
 
     new_token = {**properties, "ServiceToken": properties["ServiceToken"] + "-v2"}
-    kept = stack.deliver(stack.event("Update", new_token, physical_id=physical_id, old_properties=properties))
-    assert assert_answer(kept, "SUCCESS")["PhysicalResourceId"] == physical_id
-    assert kept.body["Data"] == created["Data"]
+    kept = stack.deliver(stack.event("Update", new_token, physical_id=job_id, old_properties=properties))
+    assert_answer(kept, "SUCCESS", physical_id=job_id, data=expected_data(job, "IN_PROGRESS"))
     assert len(jobs(aws)) == 1
 
     start, end = recent_window(minutes=5)
     moved = {**new_token, "StartTime": start, "EndTime": end}
-    replaced = stack.deliver(stack.event("Update", moved, physical_id=physical_id, old_properties=new_token))
-    new_id = assert_answer(replaced, "SUCCESS")["PhysicalResourceId"]
-    assert new_id != physical_id
+    replace = stack.event("Update", moved, physical_id=job_id, old_properties=new_token)
+    new_id = stack.job_id(replace)
+    replaced = stack.deliver(replace)
     by_id = {job["Id"]: job for job in jobs(aws)}
-    assert set(by_id) == {physical_id, new_id}
+    assert set(by_id) == {job_id, new_id}
     assert (by_id[new_id]["StartTime"], by_id[new_id]["EndTime"]) == (start, end)
-    assert replaced.body["Data"] == expected_data(by_id[new_id], "IN_PROGRESS")
+    assert_answer(replaced, "SUCCESS", physical_id=new_id, data=expected_data(by_id[new_id], "IN_PROGRESS"))
 
-    for old in (physical_id, new_id):
-        deleted = stack.deliver(stack.event("Delete", moved, physical_id=old))
-        body = assert_answer(deleted, "SUCCESS")
-        assert body["PhysicalResourceId"] == old
-        assert body["Data"] == {}
-    assert {job["Id"] for job in jobs(aws)} == {physical_id, new_id}, "a harvest job cannot be deleted"
+    # CloudFormation deletes the replaced resource with its old properties, later the new one.
+    for old_id, old_properties in ((job_id, new_token), (new_id, moved)):
+        deleted = stack.deliver(stack.event("Delete", old_properties, physical_id=old_id))
+        assert_answer(deleted, "SUCCESS", physical_id=old_id)
+    assert {job["Id"] for job in jobs(aws)} == {job_id, new_id}, "a harvest job cannot be deleted"
 
 
 def test_update_reports_the_current_status(stack: Stack, aws: LocalAws, setup: LocalSetup) -> None:
     aws.harvest.completion_delay = 0.2
     properties = stack.properties(setup)
-    physical_id = assert_answer(stack.deliver(stack.event("Create", properties)), "SUCCESS")[
-        "PhysicalResourceId"
-    ]
-    wait_for_status(aws, physical_id, "SUCCEEDED")
+    job_id = stack.deliver(stack.event("Create", properties)).body["PhysicalResourceId"]
+    wait_for_status(aws, job_id, "SUCCEEDED")
+    (job,) = jobs(aws)
     update = stack.event(
-        "Update", {**properties, "ServiceToken": "new"}, physical_id=physical_id, old_properties=properties
+        "Update", {**properties, "ServiceToken": "new"}, physical_id=job_id, old_properties=properties
     )
-    assert assert_answer(stack.deliver(update), "SUCCESS")["Data"]["Status"] == "SUCCEEDED"
+    assert_answer(stack.deliver(update), "SUCCESS", physical_id=job_id, data=expected_data(job, "SUCCEEDED"))
 
 
 def test_failed_create_then_rollback_delete(stack: Stack, aws: LocalAws, setup: LocalSetup) -> None:
     start, end = recent_window(minutes=60, ended_ago=25 * 60)  # ended 25 h ago: before the startover window
     properties = stack.properties(setup, StartTime=start, EndTime=end)
-    failed = assert_answer(stack.deliver(stack.event("Create", properties)), "FAILED")
-    assert "UnprocessableEntityException" in failed["Reason"]
-    assert "startover window" in failed["Reason"]
-    assert failed["Data"] == {}
+    create = stack.event("Create", properties)
+    failed = assert_answer(
+        stack.deliver(create),
+        "FAILED",
+        reason=f"CreateHarvestJob {stack.job_id(create)} failed: UnprocessableEntityException: "
+        "StartTime must be inside the origin endpoint's startover window",
+    )
+    assert re.fullmatch(failed_create_id(stack), failed["PhysicalResourceId"])
     assert jobs(aws) == []
     requests_before = aws.faults.stats["mediapackage"]
 
     rollback = stack.deliver(stack.event("Delete", properties, physical_id=failed["PhysicalResourceId"]))
-    assert assert_answer(rollback, "SUCCESS")["PhysicalResourceId"] == failed["PhysicalResourceId"]
+    assert_answer(rollback, "SUCCESS", physical_id=failed["PhysicalResourceId"])
     assert aws.faults.stats["mediapackage"] == requests_before, "Delete makes no API call"
     assert jobs(aws) == []
 
@@ -203,55 +234,84 @@ def test_a_bad_destination_fails_with_the_services_reason(
 ) -> None:
     properties = stack.properties(setup)
     properties["S3Destination"] = {**properties["S3Destination"], "BucketName": "no-such-bucket"}
-    failed = assert_answer(stack.deliver(stack.event("Create", properties)), "FAILED")
-    assert "no-such-bucket" in failed["Reason"]
+    create = stack.event("Create", properties)
+    assert_answer(
+        stack.deliver(create),
+        "FAILED",
+        reason=f"CreateHarvestJob {stack.job_id(create)} failed: UnprocessableEntityException: "
+        "S3Destination.BucketName 'no-such-bucket': no such bucket",
+    )
     assert jobs(aws) == []
 
 
 def test_the_same_create_delivered_twice_makes_one_job(
     stack: Stack, aws: LocalAws, setup: LocalSetup
 ) -> None:
-    aws.harvest.completion_delay = 60
+    aws.harvest.completion_delay = 600
     event = stack.event("Create", stack.properties(setup))
-    stack.deliver(event)
-    twice = stack.deliver(event)
-    first, second = (answer.body for answer in twice.answers)
-    assert first["Status"] == second["Status"] == "SUCCESS"
-    assert first["PhysicalResourceId"] == second["PhysicalResourceId"]
-    assert first["Data"] == second["Data"]
+    first = stack.deliver(event)
     (job,) = jobs(aws)
-    assert job["Id"] == first["PhysicalResourceId"]
+    twice = stack.deliver(event)
+    assert len(twice.answers) == 2
+    for answer in twice.answers:
+        assert_answer(
+            Delivery(event, twice.invocation, [answer]),
+            "SUCCESS",
+            physical_id=stack.job_id(event),
+            data=expected_data(job, "IN_PROGRESS"),
+        )
+    assert first.answers == twice.answers[:1]
+    assert jobs(aws) == [job]
 
 
 def test_throttled_requests_all_succeed(stack: Stack, aws: LocalAws, setup: LocalSetup) -> None:
     aws.faults.throttle_next = 3
-    created = assert_answer(stack.deliver(stack.event("Create", stack.properties(setup))), "SUCCESS")
+    create = stack.event("Create", stack.properties(setup))
+    created = stack.deliver(create)
     assert aws.faults.stats["mediapackage:429"] == 3
     (job,) = jobs(aws)
-    assert job["Id"] == created["PhysicalResourceId"]
+    assert_answer(
+        created, "SUCCESS", physical_id=stack.job_id(create), data=expected_data(job, "IN_PROGRESS")
+    )
 
 
 def test_a_share_of_throttled_requests_over_a_lifecycle(
     stack: Stack, aws: LocalAws, setup: LocalSetup
 ) -> None:
-    aws.faults.throttle_share = 0.3
+    aws.harvest.completion_delay = 600
+    aws.faults = Faults(throttle_share=0.3, seed=3)
     properties = stack.properties(setup)
-    ids = set()
-    for _ in range(4):
-        ids.add(
-            assert_answer(stack.deliver(stack.event("Create", properties)), "SUCCESS")["PhysicalResourceId"]
+    answers: list[dict[str, Any]] = []
+    for _ in range(3):
+        create = stack.event("Create", properties)
+        answers.append(stack.deliver(create).body)
+        update = stack.event(
+            "Update",
+            {**properties, "ServiceToken": "v2"},
+            physical_id=stack.job_id(create),
+            old_properties=properties,
         )
-    assert aws.faults.stats["mediapackage:429"] > 0
-    assert {job["Id"] for job in jobs(aws)} == ids
-    assert len(ids) == 4, "each Create request (a new RequestId) is a new job"
+        answers.append(stack.deliver(update).body)
+        answers.append(
+            stack.deliver(stack.event("Delete", properties, physical_id=stack.job_id(create))).body
+        )
+    throttled = aws.faults.stats["mediapackage:429"]
+    aws.faults.throttle_share = 0
+    assert [answer["Status"] for answer in answers] == ["SUCCESS"] * 9
+    assert throttled >= 2, f"only {throttled} of {aws.faults.stats['mediapackage']} requests were throttled"
+    assert len(jobs(aws)) == 3
 
 
 def test_a_5xx_burst_is_retried(stack: Stack, aws: LocalAws, setup: LocalSetup) -> None:
     aws.faults.error_next = 3
     aws.faults.error_status = 503
-    created = assert_answer(stack.deliver(stack.event("Create", stack.properties(setup))), "SUCCESS")
+    create = stack.event("Create", stack.properties(setup))
+    created = stack.deliver(create)
     assert aws.faults.stats["mediapackage:503"] == 3
-    assert [job["Id"] for job in jobs(aws)] == [created["PhysicalResourceId"]]
+    (job,) = jobs(aws)
+    assert_answer(
+        created, "SUCCESS", physical_id=stack.job_id(create), data=expected_data(job, "IN_PROGRESS")
+    )
 
 
 def test_a_longer_outage_fails_the_create_with_the_error(
@@ -259,9 +319,14 @@ def test_a_longer_outage_fails_the_create_with_the_error(
 ) -> None:
     aws.faults.error_next = 1000
     aws.faults.error_status = 500
-    failed = assert_answer(stack.deliver(stack.event("Create", stack.properties(setup))), "FAILED")
-    assert "InternalServerErrorException" in failed["Reason"]
+    create = stack.event("Create", stack.properties(setup))
+    body = stack.deliver(create).body
     aws.faults.error_next = 0
+    assert body["Status"] == "FAILED"
+    assert body["Reason"].startswith(
+        f"CreateHarvestJob {stack.job_id(create)} failed: InternalServerErrorException: Injected fault"
+    )
+    assert len(body["Reason"]) <= 256
     assert jobs(aws) == []
 
 
@@ -272,10 +337,24 @@ def test_logs_never_hold_the_response_url(stack: Stack, aws: LocalAws, setup: Lo
     deleted = stack.deliver(stack.event("Delete", properties, physical_id=physical_id))
     for delivery in (created, deleted):
         signature = delivery.event["ResponseURL"].rsplit("X-Amz-Signature=", 1)[1]
+        assert delivery.body["RequestId"] in delivery.invocation.logs
         assert signature not in delivery.invocation.logs
         assert "X-Amz-Credential" not in delivery.invocation.logs
         assert "testing" not in delivery.invocation.logs  # the fake credentials
-        assert delivery.body["RequestId"] in delivery.invocation.logs
+
+
+def test_the_response_url_certificate_is_verified(
+    example_assembly: Path, aws: LocalAws, setup: LocalSetup, tmp_path: Path
+) -> None:
+    """Without SSL_CERT_FILE the handler does not trust the self-signed ResponseURL: nothing arrives."""
+    with cloudformation.ResponseServer(tmp_path) as responses:
+        assembly = cloudformation.Assembly(example_assembly, "HarvestStack")
+        untrusting = Stack(assembly, aws, responses, environment=aws.environment())
+        untrusting.function = dataclasses.replace(untrusting.function, timeout_ms=1000)
+        event = untrusting.event("Create", untrusting.properties(setup))
+        invocation = untrusting.function.invoke(event)
+        assert "CERTIFICATE_VERIFY_FAILED" in invocation.logs
+        assert responses.answers(event["RequestId"]) == []
 
 
 def wait_for_status(aws: LocalAws, job_id: str, status: str) -> None:
@@ -324,3 +403,25 @@ def test_the_demo_without_a_synthesized_app_says_what_to_do(tmp_path: Path) -> N
     )
     assert demo.returncode == 1
     assert "make synth" in demo.stdout
+
+
+def test_the_response_server_takes_only_the_urls_it_issued(tmp_path: Path) -> None:
+    with cloudformation.ResponseServer(tmp_path) as responses:
+        context = ssl.create_default_context(cafile=str(responses.cert_file))
+        url = responses.issue("arn:aws:cloudformation:us-east-1:123456789012:stack/S/1", "Job", "request-1")
+        forged = url.rsplit("X-Amz-Signature=", 1)[0] + "X-Amz-Signature=" + "0" * 64
+        responses.statuses = [503]
+        statuses = [put(forged, b"{}", context), put(url, b'{"Status": "SUCCESS"}', context)]
+        statuses.append(put(url, b'{"Status": "SUCCESS"}', context))
+        assert statuses == [403, 503, 200]
+        assert [answer.status for answer in responses.answers("request-1")] == [503, 200]
+        assert responses.wait("request-1", timeout=1).body == {"Status": "SUCCESS"}
+
+
+def put(url: str, body: bytes, context: ssl.SSLContext) -> int:
+    request = urllib.request.Request(url, data=body, method="PUT")  # noqa: S310 - https, loopback
+    try:
+        with urllib.request.urlopen(request, context=context, timeout=10) as answer:  # noqa: S310
+            return int(answer.status)
+    except urllib.error.HTTPError as error:
+        return error.code
