@@ -141,6 +141,12 @@ def synthesis_times(synth: Synthesizer, runs: int, report: Report) -> None:
             kinds = ("ours", "peer") if (run + position) % 2 == 0 else ("peer", "ours")
             for kind in kinds:
                 times[(kind, size)].append(synth(kind, size)[0])
+    spread = statistics.median(max(values) - min(values) for values in times.values())
+    if runs > 1:
+        report.notes.append(
+            f"Synthesis runs of the same kind and size spread over {spread:.2f} s (max - min, median "
+            "over the six groups) in this run: a difference of medians smaller than that is noise."
+        )
     for size in SIZES:
         ours, peer = statistics.median(times[("ours", size)]), statistics.median(times[("peer", size)])
         report.rows.append(
@@ -342,7 +348,8 @@ def cold_imports(asset: Path, runs: int, report: Report) -> None:
         "Cold import: `python -c 'import mediapackage_harvest_handler'` with the asset folder on "
         "PYTHONPATH and no bytecode written (Lambda's /var/task is read-only), so the handler, the "
         "rules and crhelper compile on each run, and crhelper builds its three boto3 clients; the "
-        "floor imports boto3 alone, from the same interpreter."
+        f"floor imports boto3 alone, from the same interpreter (Python {platform.python_version()} "
+        "here; the function runs Python 3.14 in Lambda)."
     )
 
 
@@ -388,7 +395,14 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def machine() -> list[str]:
+def load_average() -> str:
+    try:
+        return ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def machine(load_before: str) -> list[str]:
     return [
         f"CPU: {cpu_model()}, {os.cpu_count()} cores",
         f"OS: {platform.platform()}",
@@ -396,11 +410,14 @@ def machine() -> list[str]:
         f"aws-cdk-lib {importlib.metadata.version('aws-cdk-lib')}, "
         f"jsii {importlib.metadata.version('jsii')}, "
         f"cdk-mediapackage-harvest {importlib.metadata.version('cdk-mediapackage-harvest')}",
+        f"Load average (1, 5, 15 min) before the run: {load_before}; after: {load_average()} "
+        "(the benchmark itself keeps about one core busy; more means other work shared the machine)",
     ]
 
 
-def render(report: Report, command: str, runs: int, seconds: float) -> str:
+def render(report: Report, command: str, runs: int, seconds: float, load_before: str) -> str:
     today = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
+    plural = "s" if runs > 1 else ""
     lines = [
         "# Benchmarks: HarvestJob against AwsCustomResource",
         "",
@@ -419,7 +436,7 @@ def render(report: Report, command: str, runs: int, seconds: float) -> str:
         "- Synthesis: each run is a fresh `python bench/synth_app.py KIND JOBS OUTDIR` (an App with one",
         "  stack and the context `cdk synth` sets by default: path and asset metadata, version",
         "  reporting, bundling on, so our handler asset is really built; `app.synth()` into a new folder),",
-        f"  timed from the parent; ours and the peer alternate, {runs} runs per size after one",
+        f"  timed from the parent; ours and the peer alternate, {runs} run{plural} per size after one",
         "  untimed warm-up each. The details split each run as the process saw it: importing the",
         "  CDK, building the constructs, `app.synth()` (for ours with the bundling of the asset);",
         "  the rest is the interpreter's and node's start and exit.",
@@ -431,9 +448,10 @@ def render(report: Report, command: str, runs: int, seconds: float) -> str:
         "",
         "## Machine",
         "",
-        *(f"- {line}" for line in machine()),
+        *(f"- {line}" for line in machine(load_before)),
         "",
-        f"Command: `make bench` (here: `{command}`), {today}, {seconds:.0f} s.",
+        f"Reproduce: `make bench` (this run: `{command}`, {today}, {seconds:.0f} s). To rewrite this",
+        "file from a new run: `.venv/bin/python bench/run.py --output docs/BENCHMARKS.md`.",
     ]
     return "\n".join(lines) + "\n"
 
@@ -464,6 +482,7 @@ def benchmark() -> None:
     runs = 1 if args.quick else args.runs
     command = "python bench/run.py " + " ".join(sys.argv[1:])
     started = time.perf_counter()
+    load_before = load_average()
     report = Report()
     print(f"Benchmarking ({runs} runs per synthesis figure); the report follows.", file=sys.stderr)
     with scratch() as root:
@@ -476,7 +495,7 @@ def benchmark() -> None:
         placeholders(report)
         seconds = time.perf_counter() - started
         report.details.append(f"{synth.count} syntheses in all")
-    text = render(report, command.strip(), runs, seconds)
+    text = render(report, command.strip(), runs, seconds, load_before)
     print(text, end="")
     if args.output:
         args.output.write_text(text)
