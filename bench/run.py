@@ -145,7 +145,7 @@ def synthesis_times(synth: Synthesizer, runs: int, report: Report) -> None:
     if runs > 1:
         report.notes.append(
             f"Synthesis runs of the same kind and size spread over {spread:.2f} s (max - min, median "
-            "over the six groups) in this run: a difference of medians smaller than that is noise."
+            "over the six groups) in this run: a difference of medians smaller than that is within the noise."
         )
     for size in SIZES:
         ours, peer = statistics.median(times[("ours", size)]), statistics.median(times[("peer", size)])
@@ -474,7 +474,9 @@ def benchmark() -> None:
     parser.add_argument(
         "--runs", type=int, default=5, help="runs per figure; the median is reported (default 5)"
     )
-    parser.add_argument("--quick", action="store_true", help="one run per synthesis figure, three imports")
+    parser.add_argument(
+        "--quick", action="store_true", help="one run per synthesis figure, three cold imports"
+    )
     parser.add_argument("--output", type=Path, help="also write the Markdown report to this file")
     args = parser.parse_args()
     if args.runs < 1:
