@@ -3,6 +3,8 @@
 PYTHON ?= python3
 # Extra arguments for the CDK CLI, e.g. CDK_ARGS="-c start_time=2026-11-28T10:00:00Z".
 CDK_ARGS ?=
+# Extra arguments for bench/run.py, e.g. BENCH_ARGS="--quick" or "--output docs/BENCHMARKS.md".
+BENCH_ARGS ?=
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 CDK := $(CURDIR)/node_modules/.bin/cdk
@@ -14,7 +16,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # cdk.json runs `python3 app.py`: the venv's python3 comes first.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: demo synth deploy test clean
+.PHONY: demo synth deploy test bench clean
 
 # The main job, offline: synthesize the example app, then create its harvest job on the local AWS.
 demo: synth
@@ -32,6 +34,10 @@ test: $(VENV)/.installed $(CDK_STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+# Benchmarks print figures (median of several runs, ratios against AwsCustomResource); not tests.
+bench: $(VENV)/.installed $(CDK_STAMP)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

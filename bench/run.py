@@ -1,0 +1,508 @@
+"""Synth-side benchmarks: HarvestJob against the AwsCustomResource stack a user would write.
+
+Prints a Markdown report (table, notes, machine, command); ``--output FILE`` also writes it to a
+file (``docs/BENCHMARKS.md``). Every synthesis is a fresh ``python bench/synth_app.py`` process
+timed from here, ours and the peer alternating within each round, so both pay the same Python and
+jsii start-up. Offline; no AWS account, no Docker.
+
+    python bench/run.py [--runs N] [--quick] [--output FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.metadata
+import io
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import template_limits
+from template_limits import LIMITS, broken_limits, predicted_maximum, template_metrics
+
+BENCH_DIR = Path(__file__).resolve().parent
+SYNTH_APP = BENCH_DIR / "synth_app.py"
+TEMPLATE = "HarvestBench.template.json"
+SIZES = (1, 10, 50)
+SLOPE_SIZES = (10, 50)
+HANDLER_MODULE = "mediapackage_harvest_handler"
+# Goals from the issue "A real construct library: wheel, types, quality gates and benchmarks".
+GOAL_SYNTH_RATIO = 1.0
+GOAL_BYTES_RATIO = 0.5
+GOAL_MAX_JOBS = 150
+GOAL_ASSET_BYTES = 16 * 1024
+# Synthesis never uses Docker: a fallback to it would fail at once instead of building an image.
+SYNTH_ENV = {
+    **os.environ,
+    "CDK_DOCKER": "/bin/false",
+    "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+}
+# crhelper creates boto3 clients when imported: they need a region and credentials, never used.
+IMPORT_ENV = {
+    "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+    "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+}
+NOT_YET = "not measured yet"
+
+
+class SynthesisError(Exception):
+    """A synthesis that failed; CDK itself refuses a stack of more than 500 resources."""
+
+
+@dataclass
+class Row:
+    figure: str
+    ours: str
+    peer: str
+    ratio: str
+    goal: str
+    met: str
+
+
+@dataclass
+class Report:
+    rows: list[Row] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    details: list[str] = field(default_factory=list)
+
+
+class Synthesizer:
+    """Runs ``synth_app.py`` in fresh processes, each into its own new output folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.count = 0
+        self.last: dict[tuple[str, int], Path] = {}
+        #: The phases each synthesis reported (import with jsii start-up, build, synth), in order.
+        self.phases: dict[tuple[str, int], list[dict[str, float]]] = {}
+
+    def __call__(self, kind: str, jobs: int) -> tuple[float, Path]:
+        self.count += 1
+        outdir = self.root / f"{self.count:04d}-{kind}-{jobs}"
+        command = [sys.executable, str(SYNTH_APP), kind, str(jobs), str(outdir)]
+        start = time.perf_counter()
+        result = subprocess.run(
+            command, env=SYNTH_ENV, capture_output=True, text=True, timeout=900, check=False
+        )
+        elapsed = time.perf_counter() - start
+        if result.returncode != 0:
+            print(f"  synthesis failed: {kind}, {jobs} jobs", file=sys.stderr, flush=True)
+            raise SynthesisError(f"synthesis failed: {' '.join(command)}\n{result.stderr}")
+        self.phases.setdefault((kind, jobs), []).append(json.loads(result.stdout.strip().splitlines()[-1]))
+        print(f"  synthesized {kind}, {jobs} jobs: {elapsed:.2f} s", file=sys.stderr, flush=True)
+        previous = self.last.get((kind, jobs))
+        if previous is not None:
+            shutil.rmtree(previous)
+        self.last[(kind, jobs)] = outdir
+        return elapsed, outdir
+
+    def template(self, kind: str, jobs: int) -> Path:
+        if (kind, jobs) not in self.last:
+            self(kind, jobs)
+        return self.last[(kind, jobs)] / TEMPLATE
+
+
+def ratio(ours: float, peer: float) -> str:
+    return f"{ours / peer:.2f}" if peer else "n/a"
+
+
+def met(condition: bool) -> str:
+    return "yes" if condition else "**no**"
+
+
+def synthesis_times(synth: Synthesizer, runs: int, report: Report) -> None:
+    # One untimed synthesis each first: the jsii runtime's cache and the page cache get warm.
+    synth("ours", 1)
+    synth("peer", 1)
+    times: dict[tuple[str, int], list[float]] = {
+        (kind, size): [] for kind in ("ours", "peer") for size in SIZES
+    }
+    for run in range(runs):
+        for position, size in enumerate(SIZES):
+            kinds = ("ours", "peer") if (run + position) % 2 == 0 else ("peer", "ours")
+            for kind in kinds:
+                times[(kind, size)].append(synth(kind, size)[0])
+    spread = statistics.median(max(values) - min(values) for values in times.values())
+    if runs > 1:
+        report.notes.append(
+            f"Synthesis runs of the same kind and size spread over {spread:.2f} s (max - min, median "
+            "over the six groups) in this run: a difference of medians smaller than that is within the noise."
+        )
+    for size in SIZES:
+        ours, peer = statistics.median(times[("ours", size)]), statistics.median(times[("peer", size)])
+        report.rows.append(
+            Row(
+                f"Synthesis time, {size} job{'s' if size > 1 else ''} (s, median of {runs})",
+                f"{ours:.2f}",
+                f"{peer:.2f}",
+                ratio(ours, peer),
+                f"ratio ≤ {GOAL_SYNTH_RATIO:.1f}",
+                met(ours / peer <= GOAL_SYNTH_RATIO)
+                + (" (within the noise)" if runs > 1 and abs(ours - peer) < spread else ""),
+            )
+        )
+        for kind in ("ours", "peer"):
+            runs_text = ", ".join(f"{value:.2f}" for value in times[(kind, size)])
+            # The timed runs only: the warm-up is the first of the 1-job phases.
+            phases = synth.phases[(kind, size)][-runs:]
+            inside = ", ".join(
+                f"{phase} {statistics.median(entry[phase] for entry in phases):.2f}"
+                for phase in ("import", "build", "synth")
+            )
+            report.details.append(
+                f"synthesis, {kind}, {size} job{'s' if size > 1 else ''}: runs {runs_text} s; "
+                f"inside the process (medians): {inside} s"
+            )
+
+
+def compact_bytes(path: Path) -> int:
+    return len(json.dumps(json.loads(path.read_text()), separators=(",", ":")))
+
+
+def template_slopes(synth: Synthesizer, report: Report) -> None:
+    small, large = SLOPE_SIZES
+    slopes: dict[str, tuple[float, float]] = {}
+    for kind in ("ours", "peer", "peer-statements"):
+        at_small, at_large = synth.template(kind, small), synth.template(kind, large)
+        slopes[kind] = (
+            (at_large.stat().st_size - at_small.stat().st_size) / (large - small),
+            (compact_bytes(at_large) - compact_bytes(at_small)) / (large - small),
+        )
+    ours, peer = slopes["ours"][0], slopes["peer"][0]
+    report.rows.append(
+        Row(
+            f"Template bytes per additional job (CDK's template file, {small} → {large} jobs)",
+            f"{ours:,.0f}",
+            f"{peer:,.0f}",
+            ratio(ours, peer),
+            f"ratio ≤ {GOAL_BYTES_RATIO}",
+            met(ours / peer <= GOAL_BYTES_RATIO),
+        )
+    )
+    compact_ours, compact_peer = slopes["ours"][1], slopes["peer"][1]
+    statements, compact_statements = slopes["peer-statements"]
+    report.notes.append(
+        "Template bytes are those of the file CDK writes (JSON indented by one space, an "
+        "`aws:cdk:path` entry on each resource), which is what is uploaded. As compact JSON: "
+        f"ours {compact_ours:,.0f}, peer {compact_peer:,.0f} bytes per job (ratio "
+        f"{ratio(compact_ours, compact_peer)}); the peer with `iam:PassRole` in each job's policy: "
+        f"{statements:,.0f} ({compact_statements:,.0f} compact)."
+    )
+
+
+def largest_stack(synth: Synthesizer, kind: str, cap: int = 2000) -> tuple[int, str]:
+    """The most jobs one stack holds within every limit, and the rule that the next job breaks.
+
+    Predicted from the 10- and 50-job templates (every figure grows linearly), then confirmed by
+    synthesizing that many jobs and one more; a wrong prediction is corrected by search.
+    """
+    small, large = SLOPE_SIZES
+    checked: dict[int, list[template_limits.Limit]] = {}
+
+    def broken(jobs: int) -> list[template_limits.Limit]:
+        if jobs not in checked:
+            try:
+                checked[jobs] = broken_limits(template_metrics(synth.template(kind, jobs)))
+            except SynthesisError as error:
+                # CDK checks CloudFormation's resource limit itself and writes no template.
+                if "TooManyResourcesInStack" not in str(error):
+                    raise
+                checked[jobs] = [limit for limit in LIMITS if limit.key == "resources"]
+        return checked[jobs]
+
+    prediction = predicted_maximum(
+        (small, template_metrics(synth.template(kind, small))),
+        (large, template_metrics(synth.template(kind, large))),
+    )
+    guess = max(min(prediction if prediction is not None else cap, cap), 1)
+    # Gallop from the guess towards the boundary, then bisect: low fits, high does not.
+    step = 1
+    if broken(guess):
+        high = guess
+        while high - step > 0 and broken(high - step):
+            high -= step
+            step *= 2
+        low = max(high - step, 0)
+    else:
+        low = guess
+        while low < cap and not broken(low + step):
+            low += step
+            step *= 2
+        if low >= cap:
+            return low, f"none up to {low} jobs (search stopped)"
+        high = low + step
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if broken(middle) else (middle, high)
+    return low, "; ".join(limit.rule for limit in broken(high))
+
+
+def stack_limits(synth: Synthesizer, report: Report) -> None:
+    found = {kind: largest_stack(synth, kind) for kind in ("ours", "peer", "peer-statements")}
+    (ours, ours_rule), (peer, peer_rule) = found["ours"], found["peer"]
+    report.rows.append(
+        Row(
+            "Largest number of jobs in one stack (one bucket, one destination role)",
+            f"{ours} (then: {ours_rule})",
+            f"{peer} (then: {peer_rule})",
+            ratio(ours, peer),
+            f"ours ≥ {GOAL_MAX_JOBS}",
+            met(ours >= GOAL_MAX_JOBS),
+        )
+    )
+    statements, statements_rule = found["peer-statements"]
+    report.notes.append(
+        f"The peer with `iam:PassRole` written into each job's own policy (`from_statements`) holds "
+        f"{statements} jobs (then: {statements_rule}); with the statement added once to the shared "
+        f"handler role (the peer above), {peer}. Limits checked: "
+        + "; ".join(limit.rule for limit in LIMITS)
+        + ". IAM counts policies with `Ref`/`Fn::GetAtt` resolved: generated names are taken at "
+        f"their longest (64 characters), region `{template_limits.REGION}`."
+    )
+
+
+def zipped_size(folder: Path) -> tuple[int, dict[str, int]]:
+    """Deflate (level 9, as CDK zips assets) of every file; the total and each file's share."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for path in sorted(item for item in folder.rglob("*") if item.is_file()):
+            archive.write(path, path.relative_to(folder).as_posix())
+    with zipfile.ZipFile(buffer) as archive:
+        shares = {info.filename: info.compress_size for info in archive.infolist()}
+    return len(buffer.getvalue()), shares
+
+
+def only_asset(outdir: Path) -> Path:
+    (asset,) = (path for path in outdir.iterdir() if path.is_dir() and path.name.startswith("asset."))
+    return asset
+
+
+def asset_sizes(synth: Synthesizer, report: Report) -> Path:
+    ours_asset = only_asset(synth.template("ours", 1).parent)
+    peer_asset = only_asset(synth.template("peer", 1).parent)
+    (ours, shares), (peer, _) = zipped_size(ours_asset), zipped_size(peer_asset)
+    report.rows.append(
+        Row(
+            "Lambda asset, zipped (bytes)",
+            f"{ours:,}",
+            f"{peer:,}",
+            ratio(ours, peer),
+            f"ours ≤ {GOAL_ASSET_BYTES:,} (16 KB)",
+            met(ours <= GOAL_ASSET_BYTES),
+        )
+    )
+    breakdown = ", ".join(
+        f"{name} {size:,}" for name, size in sorted(shares.items(), key=lambda item: -item[1])
+    )
+    report.details.append(f"our asset, compressed bytes per file (without zip headers): {breakdown}")
+    return ours_asset
+
+
+def import_time(statement: str, pythonpath: Path | None) -> float:
+    env = dict(IMPORT_ENV, PYTHONPATH=str(pythonpath)) if pythonpath else IMPORT_ENV
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", statement], env=env, check=True, timeout=120)
+    return time.perf_counter() - start
+
+
+def cold_imports(asset: Path, runs: int, report: Report) -> None:
+    handler: list[float] = []
+    floor: list[float] = []
+    for run in range(runs):
+        measure: list[tuple[list[float], Callable[[], float]]] = [
+            (handler, lambda: import_time(f"import {HANDLER_MODULE}", asset)),
+            (floor, lambda: import_time("import boto3", None)),
+        ]
+        for results, measured in measure if run % 2 == 0 else reversed(measure):
+            results.append(measured())
+    ours, boto3 = statistics.median(handler), statistics.median(floor)
+    report.rows.append(
+        Row(
+            f"Handler cold import, fresh process (ms, median of {runs}); floor: `import boto3`",
+            f"{ours * 1000:.0f}",
+            f"floor {boto3 * 1000:.0f}",
+            f"{ours / boto3:.2f}x floor",
+            "reported against the floor",
+            "n/a",
+        )
+    )
+    report.notes.append(
+        "Cold import: `python -c 'import mediapackage_harvest_handler'` with the asset folder on "
+        "PYTHONPATH and no bytecode written (Lambda's /var/task is read-only), so the handler, the "
+        "rules and crhelper compile on each run, and crhelper builds its three boto3 clients; the "
+        f"floor imports boto3 alone, from the same interpreter (Python {platform.python_version()} "
+        "here; the function runs Python 3.14 in Lambda)."
+    )
+
+
+def placeholders(report: Report) -> None:
+    needs_endpoint = f"TODO: {NOT_YET}: needs the local endpoint (issue 3)"
+    report.rows.extend(
+        [
+            Row(
+                "Per-event handler time, Create (floor: one bare `create_harvest_job` call)",
+                needs_endpoint,
+                "—",
+                "—",
+                "≤ 1.3x floor",
+                "—",
+            ),
+            Row("Per-event handler time, Delete", needs_endpoint, "—", "—", "< 50 ms", "—"),
+            Row(
+                "Completion-detection latency, waiting on",
+                f"TODO: {NOT_YET}: needs completion waiting (issue 4)",
+                "—",
+                "—",
+                "within the poll interval",
+                "—",
+            ),
+        ]
+    )
+
+
+def node_version() -> str:
+    node = shutil.which("node")
+    if node is None:
+        return "not found"
+    return subprocess.run([node, "--version"], capture_output=True, text=True, check=False).stdout.strip()
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def load_average() -> str:
+    try:
+        return ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "unknown"
+
+
+def machine(load_before: str) -> list[str]:
+    return [
+        f"CPU: {cpu_model()}, {os.cpu_count()} cores",
+        f"OS: {platform.platform()}",
+        f"Python {platform.python_version()}, node {node_version()}",
+        f"aws-cdk-lib {importlib.metadata.version('aws-cdk-lib')}, "
+        f"jsii {importlib.metadata.version('jsii')}, "
+        f"cdk-mediapackage-harvest {importlib.metadata.version('cdk-mediapackage-harvest')}",
+        f"Load average (1, 5, 15 min) before the run: {load_before}; after: {load_average()} "
+        "(the benchmark itself keeps about one core busy; more means other work shared the machine)",
+    ]
+
+
+def render(report: Report, command: str, runs: int, seconds: float, load_before: str) -> str:
+    today = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d")
+    plural = "s" if runs > 1 else ""
+    lines = [
+        "# Benchmarks: HarvestJob against AwsCustomResource",
+        "",
+        "Ours: `HarvestJob`. Peer: the `aws_cdk.custom_resources.AwsCustomResource` stack a user would",
+        "write (service `MediaPackage`, action `createHarvestJob`, the same parameters, physical id from",
+        "the response's `Id`, policy from the SDK calls plus the `iam:PassRole` statement it needs, on",
+        "its shared handler role). Layout: one stack, one bucket, one destination role (ours: the",
+        "construct's default role for the bucket), every job writing into that bucket.",
+        "",
+        "| figure | ours | peer | ratio (ours/peer) | goal | met? |",
+        "| --- | --- | --- | --- | --- | --- |",
+        *(f"| {r.figure} | {r.ours} | {r.peer} | {r.ratio} | {r.goal} | {r.met} |" for r in report.rows),
+        "",
+        "## Notes",
+        "",
+        "- Synthesis: each run is a fresh `python bench/synth_app.py KIND JOBS OUTDIR` (an App with one",
+        "  stack and the context `cdk synth` sets by default: path and asset metadata, version",
+        "  reporting, bundling on, so our handler asset is really built; `app.synth()` into a new folder),",
+        f"  timed from the parent; ours and the peer alternate, {runs} run{plural} per size after one",
+        "  untimed warm-up each. The details split each run as the process saw it: importing the",
+        "  CDK, building the constructs, `app.synth()` (for ours with the bundling of the asset);",
+        "  the rest is the interpreter's and node's start and exit.",
+        *(f"- {note}" for note in report.notes),
+        "",
+        "## Details",
+        "",
+        *(f"- {detail}" for detail in report.details),
+        "",
+        "## Machine",
+        "",
+        *(f"- {line}" for line in machine(load_before)),
+        "",
+        f"Reproduce: `make bench` (this run: `{command}`, {today}, {seconds:.0f} s). To rewrite this",
+        "file from a new run: `.venv/bin/python bench/run.py --output docs/BENCHMARKS.md`.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+@contextmanager
+def scratch() -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(prefix="harvest-bench-") as folder:
+        yield Path(folder)
+
+
+def main() -> None:
+    try:
+        benchmark()
+    except SynthesisError as error:
+        raise SystemExit(str(error)) from error
+
+
+def benchmark() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--runs", type=int, default=5, help="runs per figure; the median is reported (default 5)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="one run per synthesis figure, three cold imports"
+    )
+    parser.add_argument("--output", type=Path, help="also write the Markdown report to this file")
+    args = parser.parse_args()
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    runs = 1 if args.quick else args.runs
+    command = "python bench/run.py " + " ".join(sys.argv[1:])
+    started = time.perf_counter()
+    load_before = load_average()
+    report = Report()
+    print(f"Benchmarking ({runs} runs per synthesis figure); the report follows.", file=sys.stderr)
+    with scratch() as root:
+        synth = Synthesizer(root)
+        synthesis_times(synth, runs, report)
+        template_slopes(synth, report)
+        stack_limits(synth, report)
+        asset = asset_sizes(synth, report)
+        cold_imports(asset, max(runs, 3), report)
+        placeholders(report)
+        seconds = time.perf_counter() - started
+        report.details.append(f"{synth.count} syntheses in all")
+    text = render(report, command.strip(), runs, seconds, load_before)
+    print(text, end="")
+    if args.output:
+        args.output.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
