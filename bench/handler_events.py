@@ -1,0 +1,157 @@
+"""Per-event handler time against the local AWS: the synthesized handler, warm, in one process (as a
+warm Lambda container runs it), answering through crhelper's HTTPS PUT to a loopback ResponseURL;
+the floor is one bare ``create_harvest_job`` call from the same process to the same endpoint.
+
+The parent (``per_event_times``) starts the local AWS and the ResponseURL server and issues the
+events; a child (``python bench/handler_events.py ASSET``) imports the handler from the asset folder,
+times each call, and prints the times as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+HANDLER_MODULE = "mediapackage_harvest_handler"
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "mediapackage.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
+
+
+def per_event_times(asset: Path, runs: int) -> dict[str, list[float]]:
+    """Seconds per Create, per Delete and per bare create_harvest_job call, ``runs`` of each."""
+    sys.path.insert(0, str(REPO_ROOT))
+    from local_aws import cloudformation
+    from local_aws.server import LocalAws
+
+    with tempfile.TemporaryDirectory() as scratch, LocalAws() as aws:
+        aws.harvest.completion_delay = 0  # no job stays IN_PROGRESS: the quota never throttles
+        with cloudformation.ResponseServer(Path(scratch)) as responses:
+            properties = _local_setup(aws)
+            stack = cloudformation.stack_id("HarvestBench")
+            function = "arn:aws:lambda:us-east-1:123456789012:function:HarvestBench-Handler"
+            properties["ServiceToken"] = function
+
+            def event(kind: str, physical_id: str | None = None) -> dict[str, Any]:
+                return cloudformation.event(
+                    kind,
+                    responses=responses,
+                    stack=stack,
+                    logical_id="HarvestJob",
+                    properties=properties,
+                    resource_type="Custom::MediaPackageHarvestJob",
+                    physical_id=physical_id,
+                )
+
+            work = {
+                "creates": [event("Create") for _ in range(runs)],
+                "deletes": [event("Delete", f"bench-job-{n}") for n in range(runs)],
+                "bare": [
+                    {
+                        "Id": f"bare-{n}",
+                        "OriginEndpointId": properties["OriginEndpointId"],
+                        "StartTime": properties["StartTime"],
+                        "EndTime": properties["EndTime"],
+                        "S3Destination": properties["S3Destination"],
+                    }
+                    for n in range(runs)
+                ],
+            }
+            environment = {
+                **aws.environment(),
+                "SSL_CERT_FILE": str(responses.cert_file),
+                "PATH": "/usr/bin:/bin",
+            }
+            child = subprocess.run(
+                [sys.executable, "-I", __file__, str(asset)],
+                input=json.dumps(work),
+                capture_output=True,
+                text=True,
+                env=environment,
+                timeout=600,
+                check=False,
+            )
+            if child.returncode != 0:
+                raise RuntimeError(f"the handler benchmark failed:\n{child.stdout}\n{child.stderr}")
+            for created in work["creates"]:
+                status = responses.wait(created["RequestId"], timeout=10).body["Status"]
+                if status != "SUCCESS":
+                    raise RuntimeError(f"a benchmarked Create answered {status}")
+            times: dict[str, list[float]] = json.loads(child.stdout.strip().splitlines()[-1])
+            return times
+
+
+def _local_setup(aws: Any) -> dict[str, Any]:
+    """A channel, an HLS endpoint with startover, a bucket and a role; the job's properties."""
+    mediapackage = aws.mediapackage()
+    mediapackage.create_channel(Id="bench-channel")
+    mediapackage.create_origin_endpoint(
+        ChannelId="bench-channel", Id="bench-hls", HlsPackage={}, StartoverWindowSeconds=86400
+    )
+    aws.client("s3").create_bucket(Bucket="bench-clips")
+    role = aws.client("iam").create_role(RoleName="bench-role", AssumeRolePolicyDocument=json.dumps(TRUST))
+    end = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+    return {
+        "OriginEndpointId": "bench-hls",
+        "StartTime": (end - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "EndTime": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "S3Destination": {
+            "BucketName": "bench-clips",
+            "ManifestKey": "clips/bench/index.m3u8",
+            "RoleArn": role["Role"]["Arn"],
+        },
+    }
+
+
+class _Context:
+    """What crhelper reads of a Lambda context: ten minutes left on every call."""
+
+    function_name = "HarvestBench-Handler"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:HarvestBench-Handler"
+    aws_request_id = "bench"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 600_000
+
+
+def _child(asset: str, work: Mapping[str, Any]) -> dict[str, list[float]]:
+    """In the child: the handler from the asset, warm; each kind of call timed in turn."""
+    sys.path.insert(0, asset)
+    import boto3
+
+    handler = __import__(HANDLER_MODULE)
+    bare = boto3.client("mediapackage")
+    bare.list_harvest_jobs()  # warm: the client's endpoint and connection pool, like the handler's
+    handler.mediapackage_client().list_harvest_jobs()
+    times: dict[str, list[float]] = {"creates": [], "deletes": [], "bare": []}
+    for create, delete, arguments in zip(work["creates"], work["deletes"], work["bare"], strict=True):
+        start = time.perf_counter()
+        handler.handler(create, _Context())
+        times["creates"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        handler.handler(delete, _Context())
+        times["deletes"].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        bare.create_harvest_job(**arguments)
+        times["bare"].append(time.perf_counter() - start)
+    return times
+
+
+if __name__ == "__main__":
+    print(json.dumps(_child(sys.argv[1], json.load(sys.stdin))))
