@@ -21,28 +21,18 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 HANDLER_MODULE = "mediapackage_harvest_handler"
-TRUST = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "mediapackage.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
 
 
 def per_event_times(asset: Path, runs: int) -> dict[str, list[float]]:
     """Seconds per Create, per Delete and per bare create_harvest_job call, ``runs`` of each."""
     sys.path.insert(0, str(REPO_ROOT))
-    from local_aws import cloudformation
+    from local_aws import cloudformation, harvest_jobs
     from local_aws.server import LocalAws
 
     with tempfile.TemporaryDirectory() as scratch, LocalAws() as aws:
         aws.harvest.completion_delay = 0  # no job stays IN_PROGRESS: the quota never throttles
         with cloudformation.ResponseServer(Path(scratch)) as responses:
-            properties = _local_setup(aws)
+            properties = _local_setup(aws, harvest_jobs.TRUST_POLICY)
             stack = cloudformation.stack_id("HarvestBench")
             function = "arn:aws:lambda:us-east-1:123456789012:function:HarvestBench-Handler"
             properties["ServiceToken"] = function
@@ -96,7 +86,7 @@ def per_event_times(asset: Path, runs: int) -> dict[str, list[float]]:
             return times
 
 
-def _local_setup(aws: Any) -> dict[str, Any]:
+def _local_setup(aws: Any, trust: Mapping[str, Any]) -> dict[str, Any]:
     """A channel, an HLS endpoint with startover, a bucket and a role; the job's properties."""
     mediapackage = aws.mediapackage()
     mediapackage.create_channel(Id="bench-channel")
@@ -104,7 +94,7 @@ def _local_setup(aws: Any) -> dict[str, Any]:
         ChannelId="bench-channel", Id="bench-hls", HlsPackage={}, StartoverWindowSeconds=86400
     )
     aws.client("s3").create_bucket(Bucket="bench-clips")
-    role = aws.client("iam").create_role(RoleName="bench-role", AssumeRolePolicyDocument=json.dumps(TRUST))
+    role = aws.client("iam").create_role(RoleName="bench-role", AssumeRolePolicyDocument=json.dumps(trust))
     end = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
     return {
         "OriginEndpointId": "bench-hls",

@@ -36,6 +36,13 @@ DASH_TIMELINE_TEMPLATES = ("NUMBER_WITH_TIMELINE", "TIME_WITH_TIMELINE")
 MAX_WINDOW = timedelta(hours=24)
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
 MEDIAPACKAGE_PRINCIPAL = "mediapackage.amazonaws.com"
+TRUST_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"Service": MEDIAPACKAGE_PRINCIPAL}, "Action": "sts:AssumeRole"}
+    ],
+}
+"""A trust policy that lets MediaPackage assume a role (for local destination roles)."""
 IN_PROGRESS, SUCCEEDED, FAILED = "IN_PROGRESS", "SUCCEEDED", "FAILED"
 
 

@@ -36,18 +36,10 @@ import aws_cdk as cdk
 import pytest
 
 from app import build
+from local_aws import harvest_jobs
 from local_aws.server import LocalAws
 
-TRUST_MEDIAPACKAGE = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {
-            "Effect": "Allow",
-            "Principal": {"Service": "mediapackage.amazonaws.com"},
-            "Action": "sts:AssumeRole",
-        }
-    ],
-}
+TRUST_MEDIAPACKAGE = harvest_jobs.TRUST_POLICY
 
 
 @dataclass(frozen=True)

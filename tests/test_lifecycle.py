@@ -264,11 +264,21 @@ def test_the_same_create_delivered_twice_makes_one_job(
     assert jobs(aws) == [job]
 
 
-def test_throttled_requests_all_succeed(stack: Stack, aws: LocalAws, setup: LocalSetup) -> None:
-    aws.faults.throttle_next = 3
+@pytest.mark.parametrize(
+    ("faults", "injected"),
+    [
+        (Faults(throttle_next=3), "mediapackage:429"),
+        (Faults(error_next=3, error_status=503), "mediapackage:503"),
+    ],
+    ids=["throttled", "5xx-burst"],
+)
+def test_throttling_and_a_5xx_burst_are_retried(
+    stack: Stack, aws: LocalAws, setup: LocalSetup, faults: Faults, injected: str
+) -> None:
+    aws.faults = faults
     create = stack.event("Create", stack.properties(setup))
     created = stack.deliver(create)
-    assert aws.faults.stats["mediapackage:429"] == 3
+    assert aws.faults.stats[injected] == 3
     (job,) = jobs(aws)
     assert_answer(
         created, "SUCCESS", physical_id=stack.job_id(create), data=expected_data(job, "IN_PROGRESS")
@@ -300,18 +310,6 @@ def test_a_share_of_throttled_requests_over_a_lifecycle(
     assert [answer["Status"] for answer in answers] == ["SUCCESS"] * 9
     assert throttled >= 2, f"only {throttled} of {aws.faults.stats['mediapackage']} requests were throttled"
     assert len(jobs(aws)) == 3
-
-
-def test_a_5xx_burst_is_retried(stack: Stack, aws: LocalAws, setup: LocalSetup) -> None:
-    aws.faults.error_next = 3
-    aws.faults.error_status = 503
-    create = stack.event("Create", stack.properties(setup))
-    created = stack.deliver(create)
-    assert aws.faults.stats["mediapackage:503"] == 3
-    (job,) = jobs(aws)
-    assert_answer(
-        created, "SUCCESS", physical_id=stack.job_id(create), data=expected_data(job, "IN_PROGRESS")
-    )
 
 
 def test_a_longer_outage_fails_the_create_with_the_error(
