@@ -24,8 +24,7 @@ import sys
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,7 +37,7 @@ SYNTH_APP = BENCH_DIR / "synth_app.py"
 TEMPLATE = "HarvestBench.template.json"
 SIZES = (1, 10, 50)
 SLOPE_SIZES = (10, 50)
-HANDLER_MODULE = "mediapackage_harvest_handler"
+HANDLER_MODULE = handler_events.HANDLER_MODULE
 # Goals from the issue "A real construct library: wheel, types, quality gates and benchmarks".
 GOAL_SYNTH_RATIO = 1.0
 GOAL_BYTES_RATIO = 0.5
@@ -178,7 +177,7 @@ def synthesis_times(synth: Synthesizer, runs: int, report: Report) -> None:
 
 
 def compact_bytes(path: Path) -> int:
-    return len(json.dumps(json.loads(path.read_text()), separators=(",", ":")))
+    return template_limits.characters(json.loads(path.read_text()))
 
 
 def template_slopes(synth: Synthesizer, report: Report) -> None:
@@ -477,12 +476,6 @@ def render(report: Report, command: str, runs: int, seconds: float, load_before:
     return "\n".join(lines) + "\n"
 
 
-@contextmanager
-def scratch() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="harvest-bench-") as folder:
-        yield Path(folder)
-
-
 def main() -> None:
     try:
         benchmark()
@@ -508,8 +501,8 @@ def benchmark() -> None:
     load_before = load_average()
     report = Report()
     print(f"Benchmarking ({runs} runs per synthesis figure); the report follows.", file=sys.stderr)
-    with scratch() as root:
-        synth = Synthesizer(root)
+    with tempfile.TemporaryDirectory(prefix="harvest-bench-") as folder:
+        synth = Synthesizer(Path(folder))
         synthesis_times(synth, runs, report)
         template_slopes(synth, report)
         stack_limits(synth, report)

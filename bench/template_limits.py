@@ -66,33 +66,16 @@ def _arn(resource_type: str) -> str:
 
 
 class Resolver:
-    """Replaces intrinsic functions by strings of the length CloudFormation would put there."""
+    """Replaces the intrinsic functions these templates use in policies (``Ref``, ``Fn::GetAtt``,
+    ``Fn::Join``) by strings of the length CloudFormation would put there; others stay as they are."""
 
     def __init__(self, template: dict[str, Any]) -> None:
         self.resources: dict[str, Any] = template.get("Resources", {})
-        self.parameters: dict[str, Any] = template.get("Parameters", {})
 
     def _ref(self, name: str) -> str:
         if name in PSEUDO_PARAMETERS:
             return PSEUDO_PARAMETERS[name]
-        if name in self.parameters:
-            return str(self.parameters[name].get("Default", GENERATED_NAME))
         return _name(self.resources.get(name, {}).get("Type", ""))
-
-    def _sub(self, text: str, variables: dict[str, Any]) -> str:
-        out, rest = [], text
-        while "${" in rest:
-            before, _, after = rest.partition("${")
-            name, _, rest = after.partition("}")
-            out.append(before)
-            if name in variables:
-                out.append(str(self.resolve(variables[name])))
-            elif "." in name:
-                out.append(self._get_att(name.split(".", 1)))
-            else:
-                out.append(self._ref(name))
-        out.append(rest)
-        return "".join(out)
 
     def _get_att(self, target: list[Any]) -> str:
         resource_type = self.resources.get(str(target[0]), {}).get("Type", "")
@@ -113,23 +96,10 @@ class Resolver:
             if function == "Fn::Join":
                 separator, parts = argument
                 return str(separator).join(str(self.resolve(part)) for part in parts)
-            if function == "Fn::Sub":
-                text, variables = (argument, {}) if isinstance(argument, str) else argument
-                return self._sub(text, variables)
-            if function == "Fn::Select":
-                index, items = argument
-                return self.resolve(items)[int(index)]
-            if function == "Fn::Split":
-                separator, text = argument
-                return str(self.resolve(text)).split(separator)
-            if function == "Fn::If":
-                return self.resolve(argument[1])
-            if function == "Fn::ImportValue":
-                return GENERATED_NAME
         return {key: self.resolve(item) for key, item in value.items()}
 
 
-def _characters(document: Any) -> int:
+def characters(document: Any) -> int:
     """IAM's count: the policy's JSON without whitespace outside strings."""
     return len(json.dumps(document, separators=(",", ":")))
 
@@ -150,13 +120,13 @@ def template_metrics(path: Path) -> dict[str, int]:
     for logical_id, resource in resources.items():
         properties = resource.get("Properties", {})
         if resource["Type"] == "AWS::IAM::Role":
-            trust.append(_characters(resolver.resolve(properties.get("AssumeRolePolicyDocument", {}))))
+            trust.append(characters(resolver.resolve(properties.get("AssumeRolePolicyDocument", {}))))
             for policy in properties.get("Policies", []):
-                inline[logical_id] = inline.get(logical_id, 0) + _characters(
+                inline[logical_id] = inline.get(logical_id, 0) + characters(
                     resolver.resolve(policy["PolicyDocument"])
                 )
         elif resource["Type"] == "AWS::IAM::Policy":
-            size = _characters(resolver.resolve(properties["PolicyDocument"]))
+            size = characters(resolver.resolve(properties["PolicyDocument"]))
             for reference in properties.get("Roles", []):
                 role = _role_of(reference)
                 if role is not None:
