@@ -33,8 +33,13 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+
+class HarvestJobResource(CfnResource):
+    """crhelper's ``CfnResource``, extended where its defaults do not fit this handler."""
+
+
 # sleep_on_delete=0: crhelper would otherwise sleep 120 s before answering every Delete.
-helper = CfnResource(json_logging=True, log_level="INFO", boto_level="ERROR", sleep_on_delete=0)
+helper = HarvestJobResource(json_logging=True, log_level="INFO", boto_level="ERROR", sleep_on_delete=0)
 
 #: crhelper keeps only the *last* 240 characters of a longer Reason; ours are cut at the end.
 MAX_REASON_LENGTH = 256
