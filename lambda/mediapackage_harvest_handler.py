@@ -17,6 +17,7 @@ import dataclasses
 import functools
 import json
 import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -57,6 +58,31 @@ ANSWER_CHANNEL_ID_ALLOWANCE = 256
 EXPIRED_STATUS = "EXPIRED"
 
 HarvestJob = Mapping[str, Any]
+
+#: Seconds of an invocation kept for answering CloudFormation (and handing over to the poller):
+#: work that could run past ``remaining time - ANSWER_MARGIN_SECONDS`` is not started.
+ANSWER_MARGIN_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The time an event's work has: its wall-clock start, and the monotonic instant to stop by."""
+
+    now: datetime
+    stop_at: float
+
+    @classmethod
+    def of(cls, context: object, now: datetime | None = None) -> Budget:
+        """This invocation's budget: the Lambda deadline less ``ANSWER_MARGIN_SECONDS``."""
+        remaining = getattr(context, "get_remaining_time_in_millis", lambda: 0)() / 1000
+        return cls(
+            now=now or datetime.now(UTC),
+            stop_at=time.monotonic() + max(0.0, remaining - ANSWER_MARGIN_SECONDS),
+        )
+
+    def left(self) -> float:
+        """Seconds of work left (negative once past ``stop_at``)."""
+        return self.stop_at - time.monotonic()
 
 
 class HarvestJobError(Exception):
@@ -270,18 +296,18 @@ def _check_answer_fits(event: Mapping[str, Any], request: HarvestRequest, job_id
 
 
 def create_harvest_job(
-    client: MediaPackageClient, event: Mapping[str, Any], now: datetime
+    client: MediaPackageClient, event: Mapping[str, Any], budget: Budget
 ) -> tuple[str, dict[str, str]]:
     """Create: the physical resource id (the job Id) and the attributes."""
-    return _create(client, event, parse_properties(event.get("ResourceProperties")), now)
+    return _create(client, event, parse_properties(event.get("ResourceProperties")), budget)
 
 
 def _create(
-    client: MediaPackageClient, event: Mapping[str, Any], request: HarvestRequest, now: datetime
+    client: MediaPackageClient, event: Mapping[str, Any], request: HarvestRequest, budget: Budget
 ) -> tuple[str, dict[str, str]]:
     """A new job for an already parsed request (Create, or Update with changed properties)."""
     try:
-        rules.check_ended(request.end_time, now, end_name="EndTime")
+        rules.check_ended(request.end_time, budget.now, end_name="EndTime")
     except rules.HarvestRuleError as error:
         raise HarvestJobError(str(error)) from None
     job_id = request.harvest_job_id or _generated_id(event)
@@ -307,7 +333,7 @@ def _same_harvest(one: HarvestRequest, other: HarvestRequest) -> bool:
 
 
 def update_harvest_job(
-    client: MediaPackageClient, event: Mapping[str, Any], now: datetime
+    client: MediaPackageClient, event: Mapping[str, Any], budget: Budget
 ) -> tuple[str, dict[str, str]]:
     """Update: keep the job when its harvest properties are unchanged, else create a new one.
 
@@ -340,7 +366,7 @@ def update_harvest_job(
                 {"message": "Job record expired, harvest unchanged: keeping it", "harvestJobId": physical_id}
             )
             return physical_id, expired_job_data(event, request, physical_id)
-    return _create(client, event, request, now)
+    return _create(client, event, request, budget)
 
 
 def expired_job_data(event: Mapping[str, Any], request: HarvestRequest, job_id: str) -> dict[str, str]:
@@ -387,11 +413,12 @@ def reason(error: BaseException) -> str:
 
 
 def _respond(
-    action: Callable[[MediaPackageClient, Mapping[str, Any], datetime], tuple[str, dict[str, str]]],
+    action: Callable[[MediaPackageClient, Mapping[str, Any], Budget], tuple[str, dict[str, str]]],
     event: Mapping[str, Any],
+    context: object,
 ) -> str:
     try:
-        physical_id, data = action(mediapackage_client(), event, datetime.now(UTC))
+        physical_id, data = action(mediapackage_client(), event, Budget.of(context))
     except Exception as error:
         raise HarvestJobError(reason(error)) from error
     helper.Data.update(data)
@@ -399,13 +426,13 @@ def _respond(
 
 
 @helper.create
-def create(event: Mapping[str, Any], _context: object) -> str:
-    return _respond(create_harvest_job, event)
+def create(event: Mapping[str, Any], context: object) -> str:
+    return _respond(create_harvest_job, event, context)
 
 
 @helper.update
-def update(event: Mapping[str, Any], _context: object) -> str:
-    return _respond(update_harvest_job, event)
+def update(event: Mapping[str, Any], context: object) -> str:
+    return _respond(update_harvest_job, event, context)
 
 
 @helper.delete
