@@ -17,26 +17,140 @@ import dataclasses
 import functools
 import json
 import logging
+import os
+import random
+import string
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 import cdk_mediapackage_harvest_rules as rules
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from crhelper import CfnResource
+from crhelper.resource_helper import FAILED
 
 if TYPE_CHECKING:
+    from mypy_boto3_events import EventBridgeClient
+    from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_mediapackage import MediaPackageClient
 
 logger = logging.getLogger(__name__)
 
 
 class HarvestJobResource(CfnResource):
-    """crhelper's ``CfnResource``, extended where its defaults do not fit this handler."""
+    """crhelper's ``CfnResource``, extended where its defaults do not fit this handler.
+
+    Polling: crhelper, once a ``poll_*`` function is registered, always hands the event to an
+    EventBridge rule and never answers in the first invocation. Here the first invocation waits for
+    the job itself and answers at once when it is done; only a job still running when the
+    invocation's time runs out (``pending``) is handed to crhelper's poller, through a rule whose
+    name fits EventBridge's 64 characters whatever the logical id, with a small target input, and
+    which is removed however the wait ends.
+    """
+
+    pending: PendingWait | None = None
+    """Set by a Create or Update whose job is still running when its invocation has to stop."""
+    # crhelper's own state, which its type stubs leave out.
+    _event: dict[str, Any]
+    _context: Any
+    _send_response: bool
+
+    def __call__(self, event: Any, context: Any) -> None:
+        self.pending = None
+        super().__call__(event, context)
+
+    def _polling_init(self, event: dict[str, Any]) -> None:
+        if POLL_KEY in event:  # crhelper's scheduled poll: answer, and clean up, once done
+            if self.PhysicalResourceId or self.Status == FAILED:
+                self._remove_polling()
+                self._send_response = True
+            return
+        if self.pending is None or self.Status == FAILED:  # done, or no waiting: answer now
+            self._send_response = True
+            return
+        try:
+            self._setup_polling()
+        except Exception as error:
+            logger.error({"message": "Could not set up the poller", "error": str(error)})
+            self._remove_polling()
+            self.Status = FAILED
+            self.Reason = reason(
+                HarvestJobError(
+                    f"Harvest job {self.pending.job_id} is still IN_PROGRESS, and waiting for it "
+                    f"could not continue: {reason(error)}"
+                )
+            )
+            self._send_response = True
+
+    def _setup_polling(self) -> None:
+        pending = cast(PendingWait, self.pending)
+        function_arn = unqualified_function_arn(self._context)
+        name = poll_rule_name(poll_rule_prefix(), str(self._event.get("LogicalResourceId", "")))
+        self._event[POLL_RULE_KEY] = _events_client().put_rule(
+            Name=name,
+            ScheduleExpression=POLL_SCHEDULE,
+            State="ENABLED",
+            Description=f"Polls MediaPackage harvest job {pending.job_id} until it finishes",
+        )["RuleArn"]
+        _lambda_client().add_permission(
+            FunctionName=function_arn,
+            StatementId=name,
+            Action="lambda:InvokeFunction",
+            Principal="events.amazonaws.com",
+            SourceArn=self._event[POLL_RULE_KEY],
+        )
+        self._event[POLL_PERMISSION_KEY] = name
+        target_input = json.dumps(poll_event(self._event, pending, self._event[POLL_RULE_KEY], name))
+        if len(target_input) > MAX_TARGET_INPUT:
+            raise HarvestJobError(
+                f"the poller's input would be {len(target_input)} characters, over EventBridge's "
+                f"{MAX_TARGET_INPUT}"
+            )
+        _events_client().put_targets(
+            Rule=name, Targets=[{"Id": POLL_TARGET_ID, "Arn": function_arn, "Input": target_input}]
+        )
+        logger.info(
+            {
+                "message": "Harvest job still running: polling it every minute",
+                "harvestJobId": pending.job_id,
+                "rule": name,
+            }
+        )
+
+    def _remove_polling(self) -> None:
+        """Remove the rule's target, the rule and the function's permission; whatever exists."""
+        rule_arn = self._event.get(POLL_RULE_KEY)
+        statement = self._event.get(POLL_PERMISSION_KEY)
+        name = str(rule_arn).rpartition("/")[2] if rule_arn else None
+        steps: list[tuple[str, Callable[[], object]]] = []
+        if name:
+            steps.append(
+                ("RemoveTargets", lambda: _events_client().remove_targets(Rule=name, Ids=[POLL_TARGET_ID]))
+            )
+            steps.append(("DeleteRule", lambda: _events_client().delete_rule(Name=name)))
+        if statement:
+            function_arn = unqualified_function_arn(self._context)
+            steps.append(
+                (
+                    "RemovePermission",
+                    lambda: _lambda_client().remove_permission(
+                        FunctionName=function_arn, StatementId=statement
+                    ),
+                )
+            )
+        for operation, step in steps:
+            try:
+                step()
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+                    # Left behind, the rule fires again: that poll answers again and retries this.
+                    logger.error(
+                        {"message": f"{operation} failed", "rule": name, "error": _error_text(error)}
+                    )
 
 
 # sleep_on_delete=0: crhelper would otherwise sleep 120 s before answering every Delete.
@@ -48,7 +162,10 @@ DATA_KEYS = ("Arn", "Id", "Status", "ChannelId", "CreatedAt", "StartTime", "EndT
 _DESTINATION_KEYS = ("BucketName", "ManifestKey", "RoleArn")
 # ServiceToken and ServiceTimeout are CloudFormation's own; they reach the handler too.
 _CLOUDFORMATION_KEYS = frozenset({"ServiceToken", "ServiceTimeout"})
-_PROPERTY_KEYS = _CLOUDFORMATION_KEYS | {"OriginEndpointId", "StartTime", "EndTime", "S3Destination", "Id"}
+_WAIT_KEYS = frozenset({"WaitForCompletion", "CompletionTimeout"})
+_PROPERTY_KEYS = (
+    _CLOUDFORMATION_KEYS | _WAIT_KEYS | {"OriginEndpointId", "StartTime", "EndTime", "S3Destination", "Id"}
+)
 
 #: CloudFormation's limit on the answer's body.
 MAX_ANSWER_BYTES = 4096
@@ -401,6 +518,181 @@ def mediapackage_client() -> MediaPackageClient:
     return boto3.client("mediapackage", config=config)
 
 
+#: Seconds between two DescribeHarvestJob calls while waiting.
+POLL_INTERVAL_SECONDS = 5.0
+#: Seconds one scheduled poll keeps polling: under the rule's one minute, so polls never overlap.
+POLLER_INVOCATION_SECONDS = 45.0
+POLL_SCHEDULE = "rate(1 minute)"
+DEFAULT_COMPLETION_TIMEOUT_SECONDS = 3300
+MAX_COMPLETION_TIMEOUT_SECONDS = 3600
+#: EventBridge's limits on a rule name and on a target's input.
+MAX_RULE_NAME = 64
+MAX_TARGET_INPUT = 8192
+#: The environment variable holding the rule-name prefix the function's policy allows.
+POLL_RULE_PREFIX_VARIABLE = "HARVEST_POLL_RULE_PREFIX"
+POLL_TARGET_ID = "1"
+#: crhelper's keys in a scheduled poll's event, and ours.
+POLL_KEY = "CrHelperPoll"
+POLL_RULE_KEY = "CrHelperRule"
+POLL_PERMISSION_KEY = "CrHelperPermission"
+POLL_DATA_KEY = "CrHelperData"
+WAIT_KEY = "HarvestJobWait"
+#: What a scheduled poll keeps of the original event (crhelper needs these to answer and log).
+_POLL_EVENT_KEYS = (
+    "RequestType",
+    "ResponseURL",
+    "StackId",
+    "RequestId",
+    "LogicalResourceId",
+    "PhysicalResourceId",
+    "ResourceType",
+)
+FAILED_JOB_HINT = (
+    "MediaPackage gives the cause only in the 'MediaPackage HarvestJob Notification' event "
+    "(EventBridge, source aws.mediapackage)"
+)
+
+
+@dataclass(frozen=True)
+class PendingWait:
+    """A job being waited for: its Id, the wall-clock deadline (epoch seconds) and the timeout."""
+
+    job_id: str
+    deadline: float
+    timeout_seconds: int
+
+    def as_event(self) -> dict[str, Any]:
+        return {"Id": self.job_id, "Deadline": self.deadline, "TimeoutSeconds": self.timeout_seconds}
+
+    @classmethod
+    def from_event(cls, event: Mapping[str, Any]) -> PendingWait:
+        state = event.get(WAIT_KEY)
+        if isinstance(state, Mapping):
+            job_id, deadline, timeout = state.get("Id"), state.get("Deadline"), state.get("TimeoutSeconds")
+            if isinstance(job_id, str) and isinstance(deadline, int | float) and isinstance(timeout, int):
+                return cls(job_id, float(deadline), timeout)
+        raise HarvestJobError(f"The poll event has no valid {WAIT_KEY} (Id, Deadline and TimeoutSeconds)")
+
+
+def completion_timeout(properties: object) -> int | None:
+    """The seconds to wait for the job (``WaitForCompletion``, ``CompletionTimeout``); None: no wait.
+
+    Both are optional: without ``WaitForCompletion`` the handler does not wait, as before 0.2.
+    """
+    if not isinstance(properties, Mapping):
+        return None
+    wait = properties.get("WaitForCompletion", "false")
+    if wait not in ("true", "false"):
+        raise HarvestJobError(f"Property WaitForCompletion is {wait!r}; expected 'true' or 'false'")
+    timeout = properties.get("CompletionTimeout", str(DEFAULT_COMPLETION_TIMEOUT_SECONDS))
+    if not (isinstance(timeout, str) and timeout.isascii() and timeout.isdigit()) or not (
+        1 <= int(timeout) <= MAX_COMPLETION_TIMEOUT_SECONDS
+    ):
+        raise HarvestJobError(
+            f"Property CompletionTimeout is {timeout!r}; expected whole seconds from 1 to "
+            f"{MAX_COMPLETION_TIMEOUT_SECONDS}"
+        )
+    return int(timeout) if wait == "true" else None
+
+
+def wait_for_job(
+    client: MediaPackageClient,
+    pending: PendingWait,
+    budget: Budget,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.time,
+) -> HarvestJob | None:
+    """Poll DescribeHarvestJob every ``POLL_INTERVAL_SECONDS``: the job once SUCCEEDED, or None
+    when the budget ends first (the caller hands over to the poller).
+
+    FAILED, the deadline passing and a job that no longer exists raise :class:`HarvestJobError`.
+    """
+    job_id = pending.job_id
+    while True:
+        job = describe_job(client, job_id)
+        if job is None:
+            raise HarvestJobError(f"Harvest job {job_id} was not found while waiting for it")
+        status = job.get("Status")
+        if status == "SUCCEEDED":
+            logger.info({"message": "Harvest job succeeded", "harvestJobId": job_id})
+            return job
+        if status == "FAILED":
+            raise HarvestJobError(f"Harvest job {job_id} failed. {FAILED_JOB_HINT}")
+        until_deadline = pending.deadline - clock()
+        if until_deadline <= 0:
+            raise HarvestJobError(
+                f"Harvest job {job_id} was still {status} when the completion timeout of "
+                f"{pending.timeout_seconds} s ended; it goes on in MediaPackage. Raise "
+                "completion_timeout, or set wait_for_completion=False"
+            )
+        pause = min(POLL_INTERVAL_SECONDS, until_deadline)
+        if budget.left() < pause:
+            return None
+        sleep(pause)
+
+
+def poll_rule_prefix() -> str:
+    """The function's rule-name prefix, from its environment (the construct sets it)."""
+    prefix = os.environ.get(POLL_RULE_PREFIX_VARIABLE, "")
+    if not prefix or len(prefix) > MAX_RULE_NAME - 20:
+        raise HarvestJobError(
+            f"environment variable {POLL_RULE_PREFIX_VARIABLE} is {prefix!r}; expected the rule-name "
+            f"prefix of at most {MAX_RULE_NAME - 20} characters that the function's policy allows"
+        )
+    return prefix
+
+
+def poll_rule_name(prefix: str, logical_id: str) -> str:
+    """``prefix`` + as much of the logical id as fits + ``-`` + 8 random characters: at most 64."""
+    # Not a secret: only unique among the stack's rules, as crhelper's own suffix.
+    suffix = "-" + "".join(random.choices(string.ascii_uppercase + string.digits, k=8))  # noqa: S311
+    readable = "".join(character for character in logical_id if character.isascii() and character.isalnum())
+    return prefix + readable[: MAX_RULE_NAME - len(prefix) - len(suffix)] + suffix
+
+
+def poll_event(
+    event: Mapping[str, Any], pending: PendingWait, rule_arn: str, statement: str
+) -> dict[str, Any]:
+    """A scheduled poll's event: what crhelper needs to answer, and the job to wait for.
+
+    The properties stay out (a poll describes the job again), so the input stays well under
+    EventBridge's 8192 characters whatever the manifest key.
+    """
+    return {
+        **{key: event[key] for key in _POLL_EVENT_KEYS if key in event},
+        POLL_KEY: True,
+        POLL_RULE_KEY: rule_arn,
+        POLL_PERMISSION_KEY: statement,
+        POLL_DATA_KEY: {},
+        WAIT_KEY: pending.as_event(),
+    }
+
+
+def unqualified_function_arn(context: object) -> str:
+    """The function's ARN without a version or alias: what the rule targets and the policy names."""
+    return ":".join(str(getattr(context, "invoked_function_arn", "")).split(":")[:7])
+
+
+def _clients_config() -> Config:
+    return Config(
+        retries={"mode": "standard", "total_max_attempts": 5},
+        connect_timeout=3,
+        read_timeout=10,
+        user_agent_extra="cdk-mediapackage-harvest",
+    )
+
+
+@functools.cache
+def _events_client() -> EventBridgeClient:
+    return boto3.client("events", config=_clients_config())
+
+
+@functools.cache
+def _lambda_client() -> LambdaClient:
+    return boto3.client("lambda", config=_clients_config())
+
+
 def reason(error: BaseException) -> str:
     """The Reason for a FAILED answer: the useful part first, cut to what crhelper keeps whole."""
     if isinstance(error, HarvestJobError):
@@ -417,8 +709,20 @@ def _respond(
     event: Mapping[str, Any],
     context: object,
 ) -> str:
+    """Run Create or Update; with waiting on, wait for a new job until done or out of time."""
     try:
-        physical_id, data = action(mediapackage_client(), event, Budget.of(context))
+        timeout = completion_timeout(event.get("ResourceProperties"))
+        budget = Budget.of(context)
+        client = mediapackage_client()
+        physical_id, data = action(client, event, budget)
+        # A new job: every Create, and an Update that replaced the job. A kept job never waits.
+        if timeout is not None and physical_id != event.get("PhysicalResourceId"):
+            pending = PendingWait(physical_id, budget.now.timestamp() + timeout, timeout)
+            job = wait_for_job(client, pending, budget)
+            if job is None:
+                helper.pending = pending
+            else:
+                data = job_data(job)
     except Exception as error:
         raise HarvestJobError(reason(error)) from error
     helper.Data.update(data)
@@ -433,6 +737,26 @@ def create(event: Mapping[str, Any], context: object) -> str:
 @helper.update
 def update(event: Mapping[str, Any], context: object) -> str:
     return _respond(update_harvest_job, event, context)
+
+
+@helper.poll_create
+@helper.poll_update
+def poll(event: Mapping[str, Any], context: object) -> str | None:
+    """A scheduled poll: the job's Id once it succeeded, None while it runs (crhelper polls again)."""
+    helper.Data.clear()  # crhelper's own bookkeeping from CrHelperData
+    try:
+        pending = PendingWait.from_event(event)
+        budget = Budget.of(context)
+        budget = dataclasses.replace(
+            budget, stop_at=min(budget.stop_at, time.monotonic() + POLLER_INVOCATION_SECONDS)
+        )
+        job = wait_for_job(mediapackage_client(), pending, budget)
+    except Exception as error:
+        raise HarvestJobError(reason(error)) from error
+    if job is None:
+        return None
+    helper.Data.update(job_data(job))
+    return pending.job_id
 
 
 @helper.delete

@@ -28,6 +28,9 @@ MEDIAPACKAGE = "mediapackage.amazonaws.com"
 START = "2025-03-01T10:00:00Z"
 END = "2025-03-01T10:30:00Z"
 GIVEN_ROLE_ARN = "arn:aws:iam::123456789012:role/harvest-writer"
+PROVIDER_ID = "MediaPackageHarvestJobProvider"
+POLL_RULE_ACTIONS = ["events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule"]
+PERMISSION_ACTIONS = ["lambda:AddPermission", "lambda:RemovePermission"]
 
 
 def new_stack() -> cdk.Stack:
@@ -276,7 +279,24 @@ def test_provider_policy_has_exactly_these_statements(three_jobs: ThreeJobs) -> 
     assert policy["Properties"]["Roles"] == [{"Ref": function["Properties"]["Role"]["Fn::GetAtt"][0]}]
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     by_action = {json.dumps(statement["Action"]): statement for statement in statements}
-    assert len(by_action) == len(statements) == 3
+    assert len(by_action) == len(statements) == 5
+    prefix = three_jobs.stack.node.find_child(PROVIDER_ID).poll_rule_prefix  # type: ignore[attr-defined]
+    assert by_action[json.dumps(POLL_RULE_ACTIONS)] == {
+        "Action": POLL_RULE_ACTIONS,
+        "Effect": "Allow",
+        "Resource": {
+            "Fn::Join": [
+                "",
+                ["arn:", {"Ref": "AWS::Partition"}, f":events:eu-west-1:123456789012:rule/{prefix}*"],
+            ]
+        },
+    }
+    function_id, _ = only(resources(template, "AWS::Lambda::Function"))
+    assert by_action[json.dumps(PERMISSION_ACTIONS)] == {
+        "Action": PERMISSION_ACTIONS,
+        "Effect": "Allow",
+        "Resource": {"Fn::GetAtt": [function_id, "Arn"]},
+    }
     assert by_action['"mediapackage:CreateHarvestJob"'] == {
         "Action": "mediapackage:CreateHarvestJob",
         "Effect": "Allow",
@@ -590,3 +610,147 @@ def test_concrete_time_is_checked_when_the_other_is_a_token() -> None:
     Template.from_stack(stack).has_resource_properties(
         RESOURCE_TYPE, {"StartTime": stack.resolve(start), "EndTime": "2025-03-01T10:00:00Z"}
     )
+
+
+def job_resource(stack: cdk.Stack, job: HarvestJob) -> Mapping[str, Any]:
+    resource = cast(cdk.CfnResource, job.node.find_child("Resource").node.default_child)
+    found: Mapping[str, Any] = Template.from_stack(stack).to_json()["Resources"][
+        stack.get_logical_id(resource)
+    ]
+    return found
+
+
+def poll_statements(stack: cdk.Stack) -> list[Mapping[str, Any]]:
+    _, policy = provider_policy(Template.from_stack(stack))
+    return [
+        statement
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Action"] in (POLL_RULE_ACTIONS, PERMISSION_ACTIONS)
+    ]
+
+
+def test_waiting_is_the_default_with_a_timeout_under_the_hour() -> None:
+    stack = new_stack()
+    resource = job_resource(stack, add_job(stack))
+    assert resource["Properties"]["WaitForCompletion"] is True
+    assert resource["Properties"]["CompletionTimeout"] == 55 * 60
+    # CloudFormation waits the completion timeout, the poller's minute and answering: under an hour.
+    assert resource["Properties"]["ServiceTimeout"] == str(58 * 60)
+    assert len(poll_statements(stack)) == 2
+
+
+@pytest.mark.parametrize(
+    ("timeout", "seconds", "service_timeout"),
+    [
+        pytest.param(cdk.Duration.minutes(1), 60, 900, id="1-minute"),
+        pytest.param(cdk.Duration.minutes(30), 1800, 1980, id="30-minutes"),
+        pytest.param(cdk.Duration.seconds(3420), 3420, 3600, id="57-minutes"),
+    ],
+)
+def test_service_timeout_follows_the_completion_timeout(
+    timeout: cdk.Duration, seconds: int, service_timeout: int
+) -> None:
+    """ServiceTimeout: the completion timeout plus 3 minutes, never under the function's 10 minutes
+    plus answering (15 minutes), never over CloudFormation's hour."""
+    stack = new_stack()
+    resource = job_resource(stack, add_job(stack, completion_timeout=timeout))
+    assert resource["Properties"]["CompletionTimeout"] == seconds
+    assert resource["Properties"]["ServiceTimeout"] == str(service_timeout)
+
+
+def test_without_waiting_nothing_polls() -> None:
+    stack = new_stack()
+    resource = job_resource(stack, add_job(stack, wait_for_completion=False))
+    assert resource["Properties"]["WaitForCompletion"] is False
+    assert "CompletionTimeout" not in resource["Properties"]
+    assert resource["Properties"]["ServiceTimeout"] == "900"
+    assert poll_statements(stack) == []
+    # One waiting job is enough for the poller's permissions, added once for any number of jobs.
+    stack = new_stack()
+    add_job(stack, "NoWait", wait_for_completion=False)
+    add_job(stack, "Waits")
+    add_job(stack, "AlsoWaits")
+    assert len(poll_statements(stack)) == 2
+
+
+def test_the_rule_prefix_is_set_on_the_function_and_distinct_per_stack() -> None:
+    prefixes = []
+    for name in ("One", "Two"):
+        stack = cdk.Stack(cdk.App(context=NO_BUNDLING), name, env=ENV)
+        add_job(stack)
+        _, function = only(resources(Template.from_stack(stack), "AWS::Lambda::Function"))
+        prefix = function["Properties"]["Environment"]["Variables"]["HARVEST_POLL_RULE_PREFIX"]
+        assert re.fullmatch(r"HarvestJobPoll-[0-9a-f]{10}-", prefix)
+        prefixes.append(prefix)
+    assert prefixes[0] != prefixes[1]
+    longest = mediapackage_harvest_handler.poll_rule_name(prefixes[0], "J" * 255)
+    assert len(longest) == 64
+
+
+def test_synthesized_wait_properties_are_what_the_handler_accepts() -> None:
+    for props, expected in (
+        ({"completion_timeout": cdk.Duration.minutes(20)}, 1200),
+        ({"wait_for_completion": False}, None),
+    ):
+        stack = new_stack()
+        properties = job_resource(stack, add_job(stack, **props))["Properties"]
+        as_sent = {key: str(value).lower() for key, value in properties.items() if key in WAIT_KEYS}
+        assert mediapackage_harvest_handler.completion_timeout(as_sent) == expected
+
+
+WAIT_KEYS = ("WaitForCompletion", "CompletionTimeout")
+
+
+@pytest.mark.parametrize(
+    ("props", "error", "expected"),
+    [
+        pytest.param(
+            {"completion_timeout": cdk.Duration.seconds(59)},
+            ValueError,
+            ["completion_timeout", "59 seconds", "1 minute to 57 minutes"],
+            id="too-short",
+        ),
+        pytest.param(
+            {"completion_timeout": cdk.Duration.minutes(58)},
+            ValueError,
+            ["completion_timeout", "58 minutes", "57 minutes", "an hour"],
+            id="too-long",
+        ),
+        pytest.param(
+            {"completion_timeout": cdk.Duration.millis(61_500)},
+            ValueError,
+            ["completion_timeout", "61500 ms", "whole seconds"],
+            id="fraction",
+        ),
+        pytest.param(
+            {"completion_timeout": cdk.Duration.minutes(5), "wait_for_completion": False},
+            ValueError,
+            ["completion_timeout", "5 minutes", "wait_for_completion is False"],
+            id="timeout-without-waiting",
+        ),
+        pytest.param(
+            {"completion_timeout": cdk.Duration.seconds(cdk.Token.as_number(cdk.Aws.NO_VALUE))},
+            ValueError,
+            ["completion_timeout", "token", "concrete Duration"],
+            id="token",
+        ),
+        pytest.param(
+            {"completion_timeout": 600}, TypeError, ["completion_timeout", "600", "Duration"], id="int"
+        ),
+        pytest.param(
+            {"wait_for_completion": "yes"},
+            TypeError,
+            ["wait_for_completion", "'yes'", "True or False"],
+            id="str",
+        ),
+    ],
+)
+def test_invalid_wait_props_name_the_prop_and_value(
+    props: dict[str, Any], error: type[Exception], expected: list[str]
+) -> None:
+    with pytest.raises(error) as caught:
+        add_job(new_stack(), **props)
+    message = str(caught.value)
+    assert message.startswith(expected[0])
+    for fragment in expected:
+        assert fragment in message

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
+import hashlib
+
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -11,6 +13,8 @@ from constructs import Construct
 from cdk_mediapackage_harvest._asset import HANDLER_MODULE, RUNTIME, handler_code
 
 MEDIAPACKAGE_PRINCIPAL = "mediapackage.amazonaws.com"
+#: The handler reads its EventBridge rule-name prefix from this variable.
+POLL_RULE_PREFIX_VARIABLE = "HARVEST_POLL_RULE_PREFIX"
 
 
 class HarvestJobProvider(Construct):
@@ -36,6 +40,7 @@ class HarvestJobProvider(Construct):
     def __init__(self, scope: Construct, id: str) -> None:
         super().__init__(scope, id)
         stack = Stack.of(self)
+        self.poll_rule_prefix = _poll_rule_prefix(self)
         self.log_group = logs.LogGroup(
             self,
             "LogGroup",
@@ -64,6 +69,7 @@ class HarvestJobProvider(Construct):
             memory_size=256,
             role=role,
             log_group=self.log_group,
+            environment={POLL_RULE_PREFIX_VARIABLE: self.poll_rule_prefix},
         )
         self.policy = iam.Policy(
             self,
@@ -88,6 +94,7 @@ class HarvestJobProvider(Construct):
         role.attach_inline_policy(self.policy)
         self._pass_role: iam.PolicyStatement | None = None
         self._passed_roles: set[str] = set()
+        self._polls = False
 
     @property
     def service_token(self) -> str:
@@ -108,3 +115,41 @@ class HarvestJobProvider(Construct):
             self.policy.add_statements(self._pass_role)
         else:
             self._pass_role.add_resources(arn)
+
+    def enable_polling(self) -> None:
+        """Let the handler poll a job that outlives its invocation: an EventBridge rule that invokes
+        the function every minute, created and removed by the handler itself.
+
+        Scoped to rules named with this provider's prefix, and to the function's own resource policy.
+        """
+        if self._polls:
+            return
+        self._polls = True
+        stack = Stack.of(self)
+        self.policy.add_statements(
+            iam.PolicyStatement(
+                actions=["events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule"],
+                resources=[
+                    stack.format_arn(
+                        service="events",
+                        resource="rule",
+                        resource_name=f"{self.poll_rule_prefix}*",
+                        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+                    )
+                ],
+            ),
+            iam.PolicyStatement(
+                actions=["lambda:AddPermission", "lambda:RemovePermission"],
+                resources=[self.function.function_arn],
+            ),
+        )
+
+
+def _poll_rule_prefix(provider: Construct) -> str:
+    """``HarvestJobPoll-<10 hex>-``: 26 characters, distinct per stack name and provider path.
+
+    Rule names are per account and region; the hash keeps one stack's policy off another's rules.
+    """
+    stack_name = Stack.of(provider).stack_name
+    owner = provider.node.path if Token.is_unresolved(stack_name) else f"{stack_name}/{provider.node.path}"
+    return f"HarvestJobPoll-{hashlib.sha256(owner.encode()).hexdigest()[:10]}-"

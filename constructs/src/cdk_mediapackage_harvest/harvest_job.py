@@ -17,6 +17,15 @@ from cdk_mediapackage_harvest._provider import MEDIAPACKAGE_PRINCIPAL, HarvestJo
 RESOURCE_TYPE = "Custom::MediaPackageHarvestJob"
 #: Public contract: the id of the role created for a destination bucket, a child of the bucket.
 DESTINATION_ROLE_ID = "MediaPackageHarvestRole"
+#: How long a deployment waits for the job by default: a little under CloudFormation's hour.
+DEFAULT_COMPLETION_TIMEOUT = Duration.minutes(55)
+#: CloudFormation's longest wait for a custom resource (ServiceTimeout).
+MAX_SERVICE_TIMEOUT = Duration.hours(1)
+#: ServiceTimeout beyond the completion timeout: the minute between two polls, and answering.
+SERVICE_TIMEOUT_MARGIN = Duration.minutes(3)
+#: ServiceTimeout without waiting, and at least: the function's 10 minutes, and answering.
+BASE_SERVICE_TIMEOUT = Duration.minutes(15)
+MIN_COMPLETION_TIMEOUT = Duration.minutes(1)
 
 
 class HarvestJob(Construct):
@@ -50,6 +59,8 @@ class HarvestJob(Construct):
         manifest_key: str,
         destination_role: iam.IRole | None = None,
         harvest_job_id: str | None = None,
+        wait_for_completion: bool = True,
+        completion_timeout: Duration | None = None,
     ) -> None:
         """Define a harvest job.
 
@@ -75,8 +86,19 @@ class HarvestJob(Construct):
             fixed Id cannot be given new harvest properties. Default: - generated from the stack
             name, the logical id and the CloudFormation request, unique for each create or
             replacement.
+        :param wait_for_completion: Whether the deployment waits until the job has finished:
+            ``SUCCEEDED`` makes the resource (and ``harvest_job_status``) ``SUCCEEDED``; ``FAILED``
+            fails the resource, and the deployment rolls back. With ``False`` the resource is
+            created as soon as MediaPackage accepted the job, ``IN_PROGRESS``. An update that
+            keeps the job never waits. Default: True
+        :param completion_timeout: How long to wait for the job, from when the handler receives
+            the event; the resource fails once it has passed (the job goes on in MediaPackage).
+            From 1 to 57 minutes: CloudFormation waits at most an hour for a custom resource, and
+            the resource's ServiceTimeout is this plus 3 minutes. Only with
+            ``wait_for_completion``. Default: 55 minutes
         """
         super().__init__(scope, id)
+        timeout = _completion_timeout(wait_for_completion, completion_timeout)
         start = _checked_time("start_time", start_time)
         end = _checked_time("end_time", end_time)
         if isinstance(start, datetime) and isinstance(end, datetime):
@@ -100,6 +122,8 @@ class HarvestJob(Construct):
         role = destination_role or _destination_role(destination_bucket)
         provider = HarvestJobProvider.of(self)
         provider.grant_pass_role(role)
+        if timeout is not None:
+            provider.enable_polling()
 
         properties: dict[str, object] = {
             "OriginEndpointId": origin_endpoint_id,
@@ -113,13 +137,23 @@ class HarvestJob(Construct):
         }
         if harvest_job_id is not None:
             properties["Id"] = harvest_job_id
+        properties["WaitForCompletion"] = timeout is not None
+        service_timeout = BASE_SERVICE_TIMEOUT
+        if timeout is not None:
+            properties["CompletionTimeout"] = int(timeout.to_seconds())
+            service_timeout = Duration.seconds(
+                max(
+                    BASE_SERVICE_TIMEOUT.to_seconds(),
+                    timeout.to_seconds() + SERVICE_TIMEOUT_MARGIN.to_seconds(),
+                )
+            )
         resource = CustomResource(
             self,
             "Resource",
             resource_type=RESOURCE_TYPE,
             service_token=provider.service_token,
             properties=properties,
-            service_timeout=Duration.minutes(15),
+            service_timeout=service_timeout,
         )
         # The handler keeps its permissions until every job is gone (CloudFormation deletes the
         # policy only after the resources that depend on it).
@@ -161,8 +195,9 @@ class HarvestJob(Construct):
     def harvest_job_status(self) -> str:
         """A token representing the job's status when the resource was last created or updated.
 
-        ``IN_PROGRESS`` right after creation (``SUCCEEDED`` or ``FAILED`` come later: the stack does
-        not wait); ``EXPIRED`` after an update once MediaPackage no longer keeps the record (90 days).
+        ``SUCCEEDED`` with ``wait_for_completion`` (a ``FAILED`` job fails the resource);
+        ``IN_PROGRESS`` without it. An update that keeps the job reports its status then, and
+        ``EXPIRED`` once MediaPackage no longer keeps the record (90 days).
 
         :attribute: Status
         """
@@ -191,6 +226,37 @@ class HarvestJob(Construct):
         :attribute: ManifestUri
         """
         return self._manifest_uri
+
+
+def _completion_timeout(wait_for_completion: bool, completion_timeout: Duration | None) -> Duration | None:
+    """The checked completion timeout when waiting, else None."""
+    if not isinstance(wait_for_completion, bool):
+        raise TypeError(f"wait_for_completion: {wait_for_completion!r}; expected True or False")
+    if completion_timeout is None:
+        return DEFAULT_COMPLETION_TIMEOUT if wait_for_completion else None
+    if not isinstance(completion_timeout, Duration):
+        raise TypeError(
+            f"completion_timeout: {completion_timeout!r}; expected a Duration, e.g. Duration.minutes(30)"
+        )
+    if completion_timeout.is_unresolved():
+        raise ValueError(
+            "completion_timeout: a token; expected a concrete Duration, e.g. Duration.minutes(30)"
+        )
+    if not wait_for_completion:
+        raise ValueError(
+            f"completion_timeout: {completion_timeout.to_human_string()} is set, but wait_for_completion "
+            "is False; expected no completion_timeout, or wait_for_completion=True"
+        )
+    seconds = completion_timeout.to_milliseconds() / 1000
+    longest = MAX_SERVICE_TIMEOUT.to_seconds() - SERVICE_TIMEOUT_MARGIN.to_seconds()
+    if not (MIN_COMPLETION_TIMEOUT.to_seconds() <= seconds <= longest) or not seconds.is_integer():
+        raise ValueError(
+            f"completion_timeout: {completion_timeout.to_human_string()} "
+            f"({completion_timeout.to_milliseconds():.0f} ms); expected whole seconds from "
+            f"1 minute to {int(longest) // 60} minutes (CloudFormation waits at most an hour, "
+            f"{SERVICE_TIMEOUT_MARGIN.to_human_string()} of which are kept for polling and answering)"
+        )
+    return completion_timeout
 
 
 def _checked_time(name: str, value: str | datetime) -> str | datetime:
