@@ -15,6 +15,7 @@ import json
 import secrets
 import ssl
 import threading
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -45,6 +46,8 @@ class Answer:
     """What the server answered (200 unless told otherwise)."""
     headers: Mapping[str, str]
     raw: bytes
+    received: float = field(default_factory=time.monotonic)
+    """``time.monotonic()`` when it arrived."""
 
     @property
     def body(self) -> dict[str, Any]:
@@ -270,10 +273,13 @@ class Assembly:
         """
         function_id = self.template["Resources"][logical_id]["Properties"]["ServiceToken"]["Fn::GetAtt"][0]
         settings = self.template["Resources"][function_id]["Properties"]
+        # The function's own variables that are plain strings (intrinsics need a deployment).
+        variables = settings.get("Environment", {}).get("Variables", {})
+        own = {name: value for name, value in variables.items() if isinstance(value, str)}
         return Function(
             asset=self.handler_asset,
             handler=settings["Handler"],
-            environment=environment,
+            environment={**own, **environment},
             timeout_ms=min(int(settings.get("Timeout", 3)) * 1000, max_timeout_ms),
             name=f"{self.stack}-{function_id}"[:64],
         )

@@ -174,6 +174,11 @@ class HarvestJobStore:
                 raise NotFound(f"Harvest job {job_id!r} does not exist")
             return dict(record.job)
 
+    def finishes_at(self, account: str, region: str, job_id: str) -> float:
+        """``time.monotonic()`` when the job leaves (or left) IN_PROGRESS."""
+        with self._lock:
+            return self._records[(account, region)][job_id].finishes_at
+
     def list(
         self, account: str, region: str, channel_id: str | None, status: str | None
     ) -> list[dict[str, Any]]:
