@@ -80,10 +80,11 @@ class HarvestJobResource(CfnResource):
             self.Status = FAILED
             self.Reason = reason(
                 HarvestJobError(
-                    f"Harvest job {self.pending.job_id} is still IN_PROGRESS, and waiting for it "
-                    f"could not continue: {reason(error)}"
+                    f"Harvest job {self.pending.job_id} is still IN_PROGRESS; polling it could not be "
+                    f"set up: {reason(error)}"
                 )
             )
+            self.Data = {}
             self._send_response = True
 
     def _setup_polling(self) -> None:

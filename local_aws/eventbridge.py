@@ -65,7 +65,7 @@ class Scheduler:
     def rules(self, prefix: str = "") -> list[dict[str, Any]]:
         events = self.aws.client("events")
         found: list[dict[str, Any]] = []
-        for page in events.get_paginator("list_rules").paginate(NamePrefix=prefix):
+        for page in events.get_paginator("list_rules").paginate(**({"NamePrefix": prefix} if prefix else {})):
             found.extend(page["Rules"])
         return found
 
