@@ -586,9 +586,8 @@ def completion_timeout(properties: object) -> int | None:
     if wait not in ("true", "false"):
         raise HarvestJobError(f"Property WaitForCompletion is {wait!r}; expected 'true' or 'false'")
     timeout = properties.get("CompletionTimeout", str(DEFAULT_COMPLETION_TIMEOUT_SECONDS))
-    if not (isinstance(timeout, str) and timeout.isascii() and timeout.isdigit()) or not (
-        1 <= int(timeout) <= MAX_COMPLETION_TIMEOUT_SECONDS
-    ):
+    whole = isinstance(timeout, str) and timeout.isascii() and timeout.isdigit() and len(timeout) <= 4
+    if not whole or not 1 <= int(timeout) <= MAX_COMPLETION_TIMEOUT_SECONDS:
         raise HarvestJobError(
             f"Property CompletionTimeout is {timeout!r}; expected whole seconds from 1 to "
             f"{MAX_COMPLETION_TIMEOUT_SECONDS}"
