@@ -85,6 +85,53 @@ def per_event_times(asset: Path, runs: int) -> dict[str, list[float]]:
             return times
 
 
+def completion_latencies(asset: Path, runs: int, poll_interval: float) -> list[float]:
+    """Seconds from a local job finishing to CloudFormation receiving SUCCESS, with waiting on.
+
+    Each Create runs in its own handler process (``local_aws.lambda_runtime``); the jobs' run times
+    are spread over one poll interval, so the figures cover every phase of the polling.
+    """
+    sys.path.insert(0, str(REPO_ROOT))
+    from local_aws import cloudformation, harvest_jobs
+    from local_aws.lambda_runtime import Function
+    from local_aws.server import ACCOUNT_ID, LocalAws
+
+    latencies = []
+    with (
+        tempfile.TemporaryDirectory() as scratch,
+        LocalAws() as aws,
+        cloudformation.ResponseServer(Path(scratch)) as responses,
+    ):
+        properties = _local_setup(aws, harvest_jobs.TRUST_POLICY)
+        properties.update(ServiceToken=_Context.invoked_function_arn, WaitForCompletion="true")
+        function = Function(
+            asset=asset,
+            handler=f"{HANDLER_MODULE}.handler",
+            environment={**aws.environment(), "SSL_CERT_FILE": str(responses.cert_file)},
+            timeout_ms=120_000,
+            name=_Context.function_name,
+        )
+        stack = cloudformation.stack_id("HarvestBench")
+        for run in range(runs):
+            aws.harvest.completion_delay = 1.0 + poll_interval * run / runs
+            create = cloudformation.event(
+                "Create",
+                responses=responses,
+                stack=stack,
+                logical_id="HarvestJob",
+                properties=properties,
+                resource_type="Custom::MediaPackageHarvestJob",
+            )
+            invocation = function.invoke(create, invocation_id=create["RequestId"])
+            answer = responses.wait(create["RequestId"], timeout=10)
+            if answer.body["Status"] != "SUCCESS" or answer.body["Data"]["Status"] != "SUCCEEDED":
+                raise RuntimeError(f"a waiting Create answered {answer.body}:\n{invocation.logs}")
+            job_id = answer.body["PhysicalResourceId"]
+            finished = harvest_jobs.STORE.finishes_at(ACCOUNT_ID, aws.region, job_id)
+            latencies.append(answer.received - finished)
+    return latencies
+
+
 def _local_setup(aws: Any, trust: Mapping[str, Any]) -> dict[str, Any]:
     """A channel, an HLS endpoint with startover, a bucket and a role; the job's properties."""
     mediapackage = aws.mediapackage()
