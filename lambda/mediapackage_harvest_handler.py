@@ -172,6 +172,8 @@ _PROPERTY_KEYS = (
 MAX_ANSWER_BYTES = 4096
 #: Room kept for the ChannelId MediaPackage returns, when checking that an answer fits.
 ANSWER_CHANNEL_ID_ALLOWANCE = 256
+#: The error MediaPackage answers both for throttling and for a full quota of concurrent jobs.
+THROTTLED = "TooManyRequestsException"
 #: Status reported for a job whose record MediaPackage no longer keeps (after 90 days).
 EXPIRED_STATUS = "EXPIRED"
 
@@ -323,6 +325,10 @@ def job_data(job: HarvestJob) -> dict[str, str]:
     return data
 
 
+def _error_code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
 def _error_text(error: ClientError) -> str:
     details = error.response.get("Error", {})
     code = details.get("Code") or "Error"
@@ -348,14 +354,29 @@ def describe_job(client: MediaPackageClient, job_id: str) -> HarvestJob | None:
         raise HarvestJobError(f"DescribeHarvestJob {job_id} failed: {_error_text(error)}") from error
 
 
-def create_or_adopt(client: MediaPackageClient, request: HarvestRequest, job_id: str) -> HarvestJob:
-    """CreateHarvestJob; when the Id already exists, adopt that job if it is the same harvest."""
+def create_or_adopt(
+    client: MediaPackageClient, request: HarvestRequest, job_id: str, budget: Budget
+) -> HarvestJob:
+    """CreateHarvestJob; when the Id already exists, adopt that job if it is the same harvest.
+
+    TooManyRequestsException is waited out while the budget lasts (:func:`_create_while_throttled`).
+    """
+    started = time.monotonic()
     try:
-        job: HarvestJob = client.create_harvest_job(**request.create_arguments(job_id))
+        job = _create_while_throttled(client, request.create_arguments(job_id), budget)
     except ClientError as error:
-        # botocore already retried throttling and 5xx. A duplicate Id is not a modelled error
-        # (most likely 422), so look the Id up instead of guessing from the error code.
-        failure = f"CreateHarvestJob {job_id} failed: {_error_text(error)}"
+        # A duplicate Id is not a modelled error (most likely 422), and an earlier call may have
+        # created the job without its answer arriving (a timeout, or a crashed invocation that
+        # Lambda retries): look the Id up instead of guessing from the error code.
+        if _error_code(error) == THROTTLED:
+            message = error.response.get("Error", {}).get("Message", "")
+            failure = (
+                f"CreateHarvestJob {job_id} failed: TooManyRequestsException for "
+                f"{time.monotonic() - started:.0f} s until time ran out (quota of 10 concurrent "
+                f"harvest jobs by default, or request rate): {message}"
+            )
+        else:
+            failure = f"CreateHarvestJob {job_id} failed: {_error_text(error)}"
         try:
             existing = describe_job(client, job_id)
         except HarvestJobError as describe_error:
@@ -372,6 +393,38 @@ def create_or_adopt(client: MediaPackageClient, request: HarvestRequest, job_id:
         return existing
     logger.info({"message": "Created harvest job", "harvestJobId": job_id, "status": job.get("Status")})
     return job
+
+
+def _create_while_throttled(
+    client: MediaPackageClient, arguments: Mapping[str, Any], budget: Budget
+) -> HarvestJob:
+    """CreateHarvestJob, called again while it is refused with TooManyRequestsException.
+
+    botocore's retries end after seconds; a full quota of concurrent jobs lasts until one of them
+    finishes, minutes later. So wait, with capped exponential backoff and full jitter (resources
+    created together do not call in step), as long as the budget still has room for the next call
+    and for the lookup of the Id that follows a last refusal: 2 x ``CALL_SECONDS``. Then the last
+    refusal is raised. The first call is always made.
+    """
+    attempt = 0
+    while True:
+        try:
+            job: HarvestJob = client.create_harvest_job(**arguments)
+            return job
+        except ClientError as error:
+            ceiling = min(QUOTA_BACKOFF_CAP, QUOTA_BACKOFF_BASE * 2**attempt)
+            delay = random.uniform(0, ceiling)  # noqa: S311 - jitter, not cryptography
+            if _error_code(error) != THROTTLED or budget.left() < delay + 2 * CALL_SECONDS:
+                raise
+        logger.info(
+            {
+                "message": "CreateHarvestJob refused with TooManyRequestsException; calling again",
+                "harvestJobId": arguments["Id"],
+                "waitSeconds": round(delay, 1),
+            }
+        )
+        time.sleep(delay)
+        attempt += 1
 
 
 def answer_size(event: Mapping[str, Any], physical_id: str, data: Mapping[str, str]) -> int:
@@ -430,7 +483,7 @@ def _create(
         raise HarvestJobError(str(error)) from None
     job_id = request.harvest_job_id or _generated_id(event)
     _check_answer_fits(event, request, job_id)
-    data = job_data(create_or_adopt(client, request, job_id))
+    data = job_data(create_or_adopt(client, request, job_id, budget))
     if answer_size(event, job_id, data) > MAX_ANSWER_BYTES:
         raise HarvestJobError(
             f"Harvest job {job_id} was created, but its attributes exceed CloudFormation's "
@@ -501,19 +554,39 @@ def _generated_id(event: Mapping[str, Any]) -> str:
     )
 
 
+#: botocore's settings for every MediaPackage call (see :func:`mediapackage_client`).
+MAX_ATTEMPTS, CONNECT_TIMEOUT, READ_TIMEOUT = 4, 2, 5
+#: The longest one call can take: every attempt timing out, with botocore's throttling backoff
+#: (at most 1, 2, 4 s) between them: 4 x (2 + 5) + 7 = 35 s.
+CALL_SECONDS = MAX_ATTEMPTS * (CONNECT_TIMEOUT + READ_TIMEOUT) + sum(2**n for n in range(MAX_ATTEMPTS - 1))
+#: The wait between CreateHarvestJob calls still refused with TooManyRequestsException after
+#: botocore's attempts: random between 0 and a ceiling that doubles from 2 s up to 60 s. A slot
+#: freed by a finishing job is taken within about a minute, and 40 resources waiting together make
+#: about 40 x 4 attempts / (30 s mean wait + 3.5 s of botocore backoff) = 5 requests a second.
+QUOTA_BACKOFF_BASE, QUOTA_BACKOFF_CAP = 2.0, 60.0
+
+
 @functools.cache
 def mediapackage_client() -> MediaPackageClient:
     """One client per container, created the standard way (``AWS_ENDPOINT_URL_MEDIAPACKAGE`` works).
 
-    Standard retry mode retries throttling (TooManyRequestsException) and 5xx with exponential
-    backoff. Bounded: at most 6 attempts of at most 3 s to connect and 10 s to read, plus about
-    30 s of backoff, about 110 s per call; an Update makes at most 3 calls, inside the 10-minute
-    function timeout.
+    botocore's standard retry mode handles what passes in seconds: a burst of throttling
+    (TooManyRequestsException, backoff up to 1, 2, 4 s) and of 5xx. 4 attempts: a burst of 3
+    errors is survived, and with 30% of requests throttled a call gives up less than 1% of the
+    time. 2 s to connect (an AWS endpoint connects in milliseconds; this covers a lost packet)
+    and 5 s to read (MediaPackage answers these calls in well under a second). Bounded: one call
+    takes at most ``CALL_SECONDS`` (35 s).
+
+    What does not pass in seconds is MediaPackage's quota of concurrent harvest jobs (10 by
+    default): CreateHarvestJob answers TooManyRequestsException, like throttling, until a running
+    job finishes, minutes later. :func:`create_or_adopt` waits for that within the event's budget:
+    in the 10-minute function, the budget (9.5 minutes) less room for two more calls (70 s) leaves
+    about 8 minutes of waiting before a FAILED answer that names the quota.
     """
     config = Config(
-        retries={"mode": "standard", "total_max_attempts": 6},
-        connect_timeout=3,
-        read_timeout=10,
+        retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
+        connect_timeout=CONNECT_TIMEOUT,
+        read_timeout=READ_TIMEOUT,
         user_agent_extra="cdk-mediapackage-harvest",
     )
     return boto3.client("mediapackage", config=config)

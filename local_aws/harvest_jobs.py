@@ -83,6 +83,9 @@ class HarvestSettings:
     """Final status per job Id."""
     max_concurrent_jobs: int = 10
     """MediaPackage's default quota of IN_PROGRESS jobs per account and region (429 above it)."""
+    create_answer_delay: float = 0.0
+    """Seconds CreateHarvestJob holds its answer after storing the job: a window in which the caller
+    can die having created a job it never heard about."""
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "outcome":
@@ -92,8 +95,10 @@ class HarvestSettings:
             for job_id, status in dict(value).items():
                 checked[job_id] = status
             value = checked
-        elif name == "completion_delay" and not (isinstance(value, int | float) and value >= 0):
-            raise ValueError(f"HarvestSettings.completion_delay: {value!r}; expected seconds >= 0")
+        elif name in ("completion_delay", "create_answer_delay") and not (
+            isinstance(value, int | float) and value >= 0
+        ):
+            raise ValueError(f"HarvestSettings.{name}: {value!r}; expected seconds >= 0")
         elif name == "max_concurrent_jobs" and not (isinstance(value, int) and value >= 1):
             raise ValueError(f"HarvestSettings.max_concurrent_jobs: {value!r}; expected an integer >= 1")
         super().__setattr__(name, value)
@@ -105,6 +110,8 @@ class HarvestJobRecord:
     region: str
     job: dict[str, Any]
     """The job in the shape of botocore's ``HarvestJob`` (member names, not wire names)."""
+    started_at: float
+    """``time.monotonic()`` when the job was stored."""
     finishes_at: float
     """``time.monotonic()`` when the job leaves IN_PROGRESS (the clock the timers use)."""
 
@@ -117,10 +124,13 @@ class HarvestJobStore:
         self._lock = threading.RLock()
         self._records: dict[tuple[str, str], dict[str, HarvestJobRecord]] = {}
         self._timers: list[threading.Timer] = []
+        self.quota_refusals = 0
+        """CreateHarvestJob requests refused with 429 because the quota of concurrent jobs was full."""
 
     def reset(self) -> None:
         with self._lock:
             self._records.clear()
+            self.quota_refusals = 0
             for timer in self._timers:
                 timer.cancel()
             self._timers.clear()
@@ -143,6 +153,7 @@ class HarvestJobStore:
                 raise UnprocessableEntity(f"Id {job_id!r}: a harvest job with this Id already exists")
             running = sum(1 for record in jobs.values() if record.job["Status"] == IN_PROGRESS)
             if running >= self.settings.max_concurrent_jobs:
+                self.quota_refusals += 1
                 raise TooManyRequests(
                     f"Limit exceeded: {running} harvest jobs are in progress "
                     f"(quota {self.settings.max_concurrent_jobs})"
@@ -158,8 +169,8 @@ class HarvestJobStore:
                 "StartTime": request["StartTime"],
                 "Status": IN_PROGRESS,
             }
-            delay = self.settings.completion_delay
-            jobs[job_id] = HarvestJobRecord(account, region, job, time.monotonic() + delay)
+            delay, now_monotonic = self.settings.completion_delay, time.monotonic()
+            jobs[job_id] = HarvestJobRecord(account, region, job, now_monotonic, now_monotonic + delay)
             timer = threading.Timer(delay, self._settle)
             timer.daemon = True
             timer.start()
@@ -178,6 +189,11 @@ class HarvestJobStore:
         """``time.monotonic()`` when the job leaves (or left) IN_PROGRESS."""
         with self._lock:
             return self._records[(account, region)][job_id].finishes_at
+
+    def running_intervals(self) -> list[tuple[float, float]]:
+        """When each job of every account and region was stored and left (or will leave) IN_PROGRESS."""
+        with self._lock:
+            return [(r.started_at, r.finishes_at) for jobs in self._records.values() for r in jobs.values()]
 
     def list(
         self, account: str, region: str, channel_id: str | None, status: str | None
@@ -219,7 +235,9 @@ class HarvestJobResponse(BaseResponse):
     def create_harvest_job(self) -> ActionResult:
         request = {name: self._get_param(name) for name in ("Id", "OriginEndpointId", "StartTime", "EndTime")}
         request["S3Destination"] = self._get_param("S3Destination")
-        return ActionResult(STORE.create(self.current_account, self.region, request))
+        job = STORE.create(self.current_account, self.region, request)
+        time.sleep(STORE.settings.create_answer_delay)
+        return ActionResult(job)
 
     def describe_harvest_job(self) -> ActionResult:
         return ActionResult(STORE.describe(self.current_account, self.region, self._get_param("Id")))

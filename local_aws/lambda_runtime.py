@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,8 +73,19 @@ class Function:
     def arn(self) -> str:
         return f"arn:aws:lambda:{self.region}:{self.account}:function:{self.name}"
 
-    def invoke(self, event: Mapping[str, Any], *, invocation_id: str = "local") -> Invocation:
-        """Run one invocation to its end (the process is killed 5 s after the deadline)."""
+    def invoke(
+        self,
+        event: Mapping[str, Any],
+        *,
+        invocation_id: str = "local",
+        crash_when: Callable[[], bool] | None = None,
+    ) -> Invocation:
+        """Run one invocation to its end (the process is killed 5 s after the deadline).
+
+        ``crash_when``: checked every 20 ms while the function runs; once true, the process is killed
+        (SIGKILL) as when Lambda's sandbox dies mid-invocation (out of memory, say): nothing more is
+        done or answered, and Lambda would retry the same event.
+        """
         module, _, function = self.handler.rpartition(".")
         env = {
             "PATH": "/usr/bin:/bin",
@@ -95,18 +107,29 @@ class Function:
             function,
             str(self.timeout_ms),
         ]
-        try:
-            done = subprocess.run(  # noqa: S603 - our own interpreter and bootstrap
-                command,
-                input=json.dumps(event),
-                capture_output=True,
-                text=True,
-                env=env,
-                timeout=self.timeout_ms / 1000 + 5,
-                check=False,
-            )
-        except subprocess.TimeoutExpired as expired:
-            output = (expired.stdout or b"") + (expired.stderr or b"")
-            logs = output.decode(errors="replace") if isinstance(output, bytes) else str(output)
-            return Invocation(-9, time.monotonic() - started, logs + "\n[killed after the deadline]")
-        return Invocation(done.returncode, time.monotonic() - started, done.stdout + done.stderr)
+        with subprocess.Popen(  # noqa: S603 - our own interpreter and bootstrap
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        ) as process:
+            if crash_when is not None:
+                threading.Thread(target=_kill_when, args=(process, crash_when), daemon=True).start()
+            try:
+                stdout, stderr = process.communicate(json.dumps(event), timeout=self.timeout_ms / 1000 + 5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                stdout, stderr = process.communicate()
+                logs = stdout + stderr + "\n[killed after the deadline]"
+                return Invocation(-9, time.monotonic() - started, logs)
+        return Invocation(process.returncode, time.monotonic() - started, stdout + stderr)
+
+
+def _kill_when(process: subprocess.Popen[str], condition: Callable[[], bool]) -> None:
+    while process.poll() is None:
+        if condition():
+            process.kill()
+            return
+        time.sleep(0.02)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import random
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -144,10 +145,12 @@ def stub() -> Iterator[Stubber]:
         stubber.assert_no_pending_responses()
 
 
-def invoke(answers: list[dict[str, Any]], body: dict[str, Any]) -> dict[str, Any]:
+def invoke(
+    answers: list[dict[str, Any]], body: dict[str, Any], *, remaining_ms: int = 300_000
+) -> dict[str, Any]:
     """Run the Lambda entry point once; exactly one answer must be sent."""
     before = len(answers)
-    handler.handler(body, FakeContext())
+    handler.handler(body, FakeContext(remaining_ms))
     assert len(answers) == before + 1, "exactly one answer per event"
     answer = answers[-1]
     assert len(json.dumps(answer).encode()) <= 4096
@@ -612,6 +615,88 @@ def test_throttling_and_5xx_are_retried_until_success(
     assert {request.body for request in http.requests} == {http.requests[0].body}
     assert json.loads(cast(bytes, http.requests[0].body))["id"] == GENERATED_ID
     assert http.requests[0].url.startswith("http://127.0.0.1:9/harvest_jobs")
+
+
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The handler's waits between CreateHarvestJob calls, each the most its backoff allows; not slept."""
+    slept: list[float] = []
+    monkeypatch.setattr(random, "uniform", lambda low, high: high)
+    monkeypatch.setattr(time, "sleep", slept.append)
+    return slept
+
+
+FUNCTION_TIMEOUT_SECONDS = 600  # the construct's handler function
+QUOTA_FULL = "Limit exceeded: 10 harvest jobs are in progress"
+#: A budget with room for one more wait of up to 2 s, the next call and the lookup after it.
+ONE_MORE_WAIT_MS = int((handler.ANSWER_MARGIN_SECONDS + 2 * handler.CALL_SECONDS + 2.5) * 1000)
+
+
+def test_a_create_refused_by_the_quota_is_called_again_with_capped_exponential_backoff(
+    answers: list[dict[str, Any]], stub: Stubber, waits: list[float]
+) -> None:
+    for _ in range(7):
+        stub.add_client_error("create_harvest_job", "TooManyRequestsException", QUOTA_FULL, 429)
+    stub.add_response("create_harvest_job", job(GENERATED_ID), create_params(GENERATED_ID))
+
+    answer = invoke(answers, event("Create"))
+
+    assert (answer["Status"], answer["PhysicalResourceId"]) == ("SUCCESS", GENERATED_ID)
+    assert waits == [2, 4, 8, 16, 32, 60, 60]
+
+
+def test_a_create_still_refused_when_the_budget_ends_fails_naming_the_quota(
+    answers: list[dict[str, Any]], stub: Stubber, waits: list[float]
+) -> None:
+    for _ in range(2):
+        stub.add_client_error("create_harvest_job", "TooManyRequestsException", QUOTA_FULL, 429)
+    stub.add_client_error("describe_harvest_job", "NotFoundException", "not found", 404, {"Id": GENERATED_ID})
+
+    answer = invoke(answers, event("Create"), remaining_ms=ONE_MORE_WAIT_MS)
+
+    assert waits == [2], "one more wait fitted the budget, the next did not"
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"] == (
+        f"CreateHarvestJob {GENERATED_ID} failed: TooManyRequestsException for 0 s until time ran out "
+        f"(quota of 10 concurrent harvest jobs by default, or request rate): {QUOTA_FULL}"
+    )
+
+
+def test_a_create_refused_until_the_budget_ends_adopts_the_job_an_earlier_call_made(
+    answers: list[dict[str, Any]], stub: Stubber, waits: list[float]
+) -> None:
+    """A call whose answer was lost may have made the job, which then counts against the quota."""
+    stub.add_client_error("create_harvest_job", "TooManyRequestsException", QUOTA_FULL, 429)
+    stub.add_response("describe_harvest_job", job(GENERATED_ID), {"Id": GENERATED_ID})
+
+    answer = invoke(answers, event("Create"), remaining_ms=60_000)
+
+    assert waits == []
+    assert (answer["Status"], answer["PhysicalResourceId"]) == ("SUCCESS", GENERATED_ID)
+    assert answer["Data"]["Arn"] == job(GENERATED_ID)["Arn"]
+
+
+def test_only_too_many_requests_is_called_again(
+    answers: list[dict[str, Any]], stub: Stubber, waits: list[float]
+) -> None:
+    stub.add_client_error("create_harvest_job", "InternalServerErrorException", "Oops", 500)
+    stub.add_client_error("describe_harvest_job", "NotFoundException", "not found", 404, {"Id": GENERATED_ID})
+
+    answer = invoke(answers, event("Create"))
+
+    assert waits == []
+    assert answer["Reason"] == f"CreateHarvestJob {GENERATED_ID} failed: InternalServerErrorException: Oops"
+
+
+def test_one_call_and_the_retry_budget_fit_the_function_timeout() -> None:
+    """The bound on one call follows the client's settings; the waiting leaves most of 10 minutes."""
+    config = cast(Any, handler.mediapackage_client().meta.config)
+    per_attempt = config.connect_timeout + config.read_timeout
+    attempts = config.retries["total_max_attempts"]
+    backoff = sum(min(2**n, 20) for n in range(attempts - 1))  # botocore's throttling backoff, at most
+    assert attempts * per_attempt + backoff == handler.CALL_SECONDS
+    reserved = handler.ANSWER_MARGIN_SECONDS + 2 * handler.CALL_SECONDS
+    assert reserved < FUNCTION_TIMEOUT_SECONDS / 4
 
 
 def test_the_client_retries_in_a_bounded_standard_mode() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import signal
 import ssl
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,7 +24,7 @@ import cdk_mediapackage_harvest_rules as rules
 import pytest
 from conftest import LocalSetup, recent_window
 
-from local_aws import cloudformation, eventbridge
+from local_aws import cloudformation, eventbridge, harvest_jobs
 from local_aws.lambda_runtime import Invocation
 from local_aws.server import ACCOUNT_ID, Faults, LocalAws
 
@@ -269,6 +271,56 @@ def test_the_same_create_delivered_twice_makes_one_job(
             data=expected_data(job, "IN_PROGRESS"),
         )
     assert first.answers == twice.answers[:1]
+    assert jobs(aws) == [job]
+
+
+def test_the_same_create_delivered_three_times_at_once_makes_one_job(
+    stack: Stack, aws: LocalAws, setup: LocalSetup
+) -> None:
+    aws.harvest.completion_delay = 600
+    # The first CreateHarvestJob's answer is held after the job is stored: the other deliveries
+    # reach MediaPackage while the job exists but its creator has not answered yet.
+    aws.harvest.create_answer_delay = 2
+    event = stack.event("Create", stack.properties(setup))
+    with ThreadPoolExecutor(3) as pool:
+        invocations = list(pool.map(lambda _: stack.function.invoke(event), range(3)))
+    assert [invocation.returncode for invocation in invocations] == [0, 0, 0]
+    (job,) = jobs(aws)
+    answers = stack.responses.answers(event["RequestId"])
+    assert len(answers) == 3
+    for answer in answers:
+        assert_answer(
+            Delivery(event, invocations[0], [answer]),
+            "SUCCESS",
+            physical_id=stack.job_id(event),
+            data=expected_data(job, "IN_PROGRESS"),
+        )
+    assert len({answer.raw for answer in answers}) == 1, "three identical answers"
+    logs = "".join(invocation.logs for invocation in invocations)
+    assert (logs.count('"Created harvest job"'), logs.count('"Adopted the existing harvest job')) == (1, 2)
+
+
+def test_a_lambda_retry_after_a_crash_between_create_and_answer_adopts_the_job(
+    stack: Stack, aws: LocalAws, setup: LocalSetup
+) -> None:
+    aws.harvest.completion_delay = 600
+    aws.harvest.create_answer_delay = 5
+    event = stack.event("Create", stack.properties(setup))
+    # The sandbox dies (as when out of memory) once MediaPackage has stored the job, before the
+    # handler has its answer: no answer reaches CloudFormation, and Lambda retries the event.
+    crashed = stack.function.invoke(
+        event,
+        invocation_id=event["RequestId"],
+        crash_when=lambda: bool(harvest_jobs.STORE.running_intervals()),
+    )
+    assert crashed.returncode == -signal.SIGKILL, crashed.logs
+    assert '"Created harvest job"' not in crashed.logs
+    assert stack.responses.answers(event["RequestId"]) == []
+    (job,) = jobs(aws)
+
+    retried = stack.deliver(event)
+    assert_answer(retried, "SUCCESS", physical_id=stack.job_id(event), data=expected_data(job, "IN_PROGRESS"))
+    assert '"Adopted the existing harvest job with this Id"' in retried.invocation.logs
     assert jobs(aws) == [job]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ from botocore.exceptions import ClientError
 from botocore.retries.standard import ExponentialBackoff
 from conftest import LocalSetup, iso, recent_window
 
+from local_aws import harvest_jobs
 from local_aws.server import ACCOUNT_ID, CREDENTIALS, Faults, LocalAws
 
 if TYPE_CHECKING:
@@ -512,6 +514,53 @@ def test_quota_of_concurrent_jobs(aws: LocalAws, setup: LocalSetup) -> None:
     message = rejected(lambda: create(client, setup, "late-3"), "TooManyRequestsException", 429)
     assert "quota" in message
     assert job_ids(client) == {"early-1", "early-2", "late-1", "late-2"}
+    assert harvest_jobs.STORE.quota_refusals == 1
+    assert "mediapackage:429" not in aws.faults.stats, "a refusal by the quota is not an injected fault"
+
+
+def test_running_intervals_are_when_jobs_were_in_progress(aws: LocalAws, setup: LocalSetup) -> None:
+    aws.harvest.completion_delay = 0.3
+    client = aws.mediapackage()
+    began = time.monotonic()
+    create(client, setup, "clip-1")
+    create(client, setup, "clip-2")
+    ended = time.monotonic()
+    intervals = sorted(harvest_jobs.STORE.running_intervals())
+    assert len(intervals) == 2
+    for started, finishes in intervals:
+        assert began <= started <= ended
+        assert finishes == pytest.approx(started + 0.3)
+    assert intervals[0][0] <= intervals[1][0]
+
+
+def test_create_answer_delay_holds_the_answer_after_the_job_is_stored(
+    aws: LocalAws, setup: LocalSetup
+) -> None:
+    aws.harvest.create_answer_delay = 0.5
+    client = aws.mediapackage()
+    stored_at: list[float] = []
+    watcher = threading.Thread(
+        target=lambda: stored_at.append(poll_until(lambda: bool(harvest_jobs.STORE.running_intervals())))
+    )
+    began = time.monotonic()
+    watcher.start()
+    create(client, setup, "clip-1")
+    answered_at = time.monotonic()
+    watcher.join()
+    assert stored_at[0] - began < 0.4, "the job is stored before the answer is held"
+    assert answered_at - began >= 0.5
+    began = time.monotonic()
+    unprocessable(lambda: create(client, setup, "clip-1"), "already exists")
+    assert time.monotonic() - began < 0.4, "a refusal is not held"
+
+
+def poll_until(condition: Callable[[], bool], timeout: float = 10.0) -> float:
+    """When ``condition`` first held (``time.monotonic()``), polled every 10 ms."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never held"
+        time.sleep(0.01)
+    return time.monotonic()
 
 
 def test_pagination_returns_every_job_once(aws: LocalAws, setup: LocalSetup) -> None:
@@ -701,6 +750,7 @@ def test_client_with_standard_retries_gets_through(
         ("outcome", "SUCCESS", "'SUCCEEDED' or 'FAILED'"),
         ("completion_delay", -1, "seconds >= 0"),
         ("max_concurrent_jobs", 0, "integer >= 1"),
+        ("create_answer_delay", -0.5, "seconds >= 0"),
     ],
 )
 def test_bad_harvest_settings_are_refused(aws: LocalAws, setting: str, value: Any, expected: str) -> None:
