@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, cast
 import boto3
 import cdk_mediapackage_harvest_rules as rules
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 from crhelper import CfnResource
 from crhelper.resource_helper import FAILED
 
@@ -683,7 +683,14 @@ def wait_for_job(
     """
     job_id = pending.job_id
     while True:
-        job = describe_job(client, job_id)
+        try:
+            job = describe_job(client, job_id)
+        except (HarvestJobError, BotoCoreError) as error:
+            if not _transient(error.__cause__ if isinstance(error, HarvestJobError) else error):
+                raise
+            # Throttled or 5xx past botocore's retries: the job runs on; look again next time.
+            logger.warning({"message": "DescribeHarvestJob failed; polling on", "error": str(error)})
+            job = {"Status": "not known (DescribeHarvestJob failing)"}
         if job is None:
             raise HarvestJobError(f"Harvest job {job_id} was not found while waiting for it")
         status = job.get("Status")
@@ -703,6 +710,14 @@ def wait_for_job(
         if budget.left() < pause:
             return None
         sleep(pause)
+
+
+def _transient(error: BaseException | None) -> bool:
+    """Throttling, a 5xx or a connection failure: worth asking again later."""
+    if isinstance(error, ClientError):
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return _error_code(error) == THROTTLED or status >= 500
+    return isinstance(error, BotoCoreError)
 
 
 def poll_rule_prefix() -> str:

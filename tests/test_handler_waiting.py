@@ -260,3 +260,52 @@ def test_the_poller_targets_the_unqualified_function(arn: str) -> None:
         handler.unqualified_function_arn(Context())
         == "arn:aws:lambda:us-east-1:123456789012:function:Handler"
     )
+
+
+def test_a_describe_failing_past_botocores_retries_is_polled_again(stub: Stubber) -> None:
+    """Throttling and 5xx while waiting cost a poll, not the deployment; a denial fails at once."""
+    fake = FakeTime()
+    stub.add_client_error(
+        "describe_harvest_job", "TooManyRequestsException", "slow down", 429, expected_params={"Id": JOB_ID}
+    )
+    stub.add_client_error(
+        "describe_harvest_job", "ServiceUnavailableException", "busy", 503, expected_params={"Id": JOB_ID}
+    )
+    expect_statuses(stub, "SUCCEEDED")
+    pending = handler.PendingWait(JOB_ID, fake.now + 600, 600)
+    job = handler.wait_for_job(
+        handler.mediapackage_client(), pending, budget(300), sleep=fake.sleep, clock=fake.clock
+    )
+    assert job is not None
+    assert fake.sleeps == [handler.POLL_INTERVAL_SECONDS] * 2
+
+    stub.add_client_error(
+        "describe_harvest_job", "ForbiddenException", "denied", 403, expected_params={"Id": JOB_ID}
+    )
+    with pytest.raises(
+        handler.HarvestJobError, match=f"DescribeHarvestJob {JOB_ID} failed: ForbiddenException: denied"
+    ):
+        handler.wait_for_job(
+            handler.mediapackage_client(), pending, budget(300), sleep=fake.sleep, clock=fake.clock
+        )
+
+
+def test_a_describe_failing_until_the_deadline_says_the_status_is_not_known(stub: Stubber) -> None:
+    fake = FakeTime()
+    for _ in range(2):
+        stub.add_client_error(
+            "describe_harvest_job",
+            "TooManyRequestsException",
+            "slow down",
+            429,
+            expected_params={"Id": JOB_ID},
+        )
+    pending = handler.PendingWait(JOB_ID, fake.now + 5, 5)
+    with pytest.raises(handler.HarvestJobError) as caught:
+        handler.wait_for_job(
+            handler.mediapackage_client(), pending, budget(300), sleep=fake.sleep, clock=fake.clock
+        )
+    assert str(caught.value).startswith(
+        f"Harvest job {JOB_ID} was still not known (DescribeHarvestJob failing) when the completion "
+        "timeout of 5 s ended"
+    )
