@@ -35,7 +35,6 @@ from crhelper.resource_helper import FAILED
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
-    from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_mediapackage import MediaPackageClient
 
 logger = logging.getLogger(__name__)
@@ -48,8 +47,10 @@ class HarvestJobResource(CfnResource):
     EventBridge rule and never answers in the first invocation. Here the first invocation waits for
     the job itself and answers at once when it is done; only a job still running when the
     invocation's time runs out (``pending``) is handed to crhelper's poller, through a rule whose
-    name fits EventBridge's 64 characters whatever the logical id, with a small target input, and
-    which is removed however the wait ends.
+    name fits EventBridge's 64 characters whatever the logical id, with a small target input. The
+    rule may invoke the function through one permission the stack grants to every rule of this
+    function's prefix, so no invocation edits the function's policy (concurrent edits of one
+    policy fail, and a policy is limited to 20 KB). The rule is removed however the wait ends.
     """
 
     pending: PendingWait | None = None
@@ -58,6 +59,13 @@ class HarvestJobResource(CfnResource):
     _event: dict[str, Any]
     _context: Any
     _send_response: bool
+    _sam_local: Any
+
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**settings)
+        # Under ``sam local``, crhelper skips the poll set-up, and with it the answer; ours needs
+        # none of crhelper's clients, and waits in the invocation like anywhere else.
+        self._sam_local = None
 
     def __call__(self, event: Any, context: Any) -> None:
         self.pending = None
@@ -85,6 +93,9 @@ class HarvestJobResource(CfnResource):
                 )
             )
             self.Data = {}
+            # An Update keeps its old physical id: a new one in a FAILED answer would be recorded,
+            # and the rollback would then replace that job with a third one.
+            self.PhysicalResourceId = self._event.get("PhysicalResourceId") or self.PhysicalResourceId
             self._send_response = True
 
     def _setup_polling(self) -> None:
@@ -97,22 +108,17 @@ class HarvestJobResource(CfnResource):
             State="ENABLED",
             Description=f"Polls MediaPackage harvest job {pending.job_id} until it finishes",
         )["RuleArn"]
-        _lambda_client().add_permission(
-            FunctionName=function_arn,
-            StatementId=name,
-            Action="lambda:InvokeFunction",
-            Principal="events.amazonaws.com",
-            SourceArn=self._event[POLL_RULE_KEY],
-        )
-        self._event[POLL_PERMISSION_KEY] = name
-        target_input = json.dumps(poll_event(self._event, pending, self._event[POLL_RULE_KEY], name))
+        target_input = json.dumps(poll_event(self._event, pending, self._event[POLL_RULE_KEY]))
         if len(target_input) > MAX_TARGET_INPUT:
             raise HarvestJobError(
                 f"the poller's input would be {len(target_input)} characters, over EventBridge's "
                 f"{MAX_TARGET_INPUT}"
             )
-        _events_client().put_targets(
-            Rule=name, Targets=[{"Id": POLL_TARGET_ID, "Arn": function_arn, "Input": target_input}]
+        _check_entries(
+            "PutTargets",
+            _events_client().put_targets(
+                Rule=name, Targets=[{"Id": POLL_TARGET_ID, "Arn": function_arn, "Input": target_input}]
+            ),
         )
         logger.info(
             {
@@ -123,35 +129,53 @@ class HarvestJobResource(CfnResource):
         )
 
     def _remove_polling(self) -> None:
-        """Remove the rule's target, the rule and the function's permission; whatever exists."""
+        """Remove the rule's target, then the rule, if they exist; never changes the answer.
+
+        Each step is tried ``REMOVAL_ATTEMPTS`` times (EventBridge refuses concurrent changes of a
+        rule). A target left behind fires again, and that poll answers again and retries this; a
+        rule whose target is gone fires nothing and is only logged.
+        """
         rule_arn = self._event.get(POLL_RULE_KEY)
-        statement = self._event.get(POLL_PERMISSION_KEY)
-        name = str(rule_arn).rpartition("/")[2] if rule_arn else None
-        steps: list[tuple[str, Callable[[], object]]] = []
-        if name:
-            steps.append(
-                ("RemoveTargets", lambda: _events_client().remove_targets(Rule=name, Ids=[POLL_TARGET_ID]))
-            )
-            steps.append(("DeleteRule", lambda: _events_client().delete_rule(Name=name)))
-        if statement:
-            function_arn = unqualified_function_arn(self._context)
-            steps.append(
-                (
-                    "RemovePermission",
-                    lambda: _lambda_client().remove_permission(
-                        FunctionName=function_arn, StatementId=statement
-                    ),
-                )
-            )
+        if not rule_arn:
+            return
+        name = str(rule_arn).rpartition("/")[2]
+        steps: list[tuple[str, Callable[[], object]]] = [
+            (
+                "RemoveTargets",
+                lambda: _check_entries(
+                    "RemoveTargets", _events_client().remove_targets(Rule=name, Ids=[POLL_TARGET_ID])
+                ),
+            ),
+            ("DeleteRule", lambda: _events_client().delete_rule(Name=name)),
+        ]
         for operation, step in steps:
-            try:
-                step()
-            except ClientError as error:
-                if error.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
-                    # Left behind, the rule fires again: that poll answers again and retries this.
-                    logger.error(
-                        {"message": f"{operation} failed", "rule": name, "error": _error_text(error)}
-                    )
+            for attempt in range(1, REMOVAL_ATTEMPTS + 1):
+                try:
+                    step()
+                    break
+                except ClientError as error:
+                    if _error_code(error) == "ResourceNotFoundException":
+                        break
+                    failure = _error_text(error)
+                except Exception as error:  # connection errors: logged, never the answer
+                    failure = f"{type(error).__name__}: {error}"
+                logger.error(
+                    {"message": f"{operation} failed", "rule": name, "attempt": attempt, "error": failure}
+                )
+                if attempt < REMOVAL_ATTEMPTS:
+                    time.sleep(REMOVAL_PAUSE_SECONDS)
+            else:
+                logger.error({"message": f"Giving up: {operation}", "rule": name})
+                return
+
+
+def _check_entries(operation: str, answer: Mapping[str, Any]) -> None:
+    """EventBridge reports a failed target in a successful answer: raise it."""
+    if answer.get("FailedEntryCount"):
+        entry = (answer.get("FailedEntries") or [{}])[0]
+        raise HarvestJobError(
+            f"{operation} failed: {entry.get('ErrorCode', 'Error')}: {entry.get('ErrorMessage', '')}"
+        )
 
 
 # sleep_on_delete=0: crhelper would otherwise sleep 120 s before answering every Delete.
@@ -178,10 +202,6 @@ THROTTLED = "TooManyRequestsException"
 EXPIRED_STATUS = "EXPIRED"
 
 HarvestJob = Mapping[str, Any]
-
-#: Seconds of an invocation kept for answering CloudFormation (and handing over to the poller):
-#: work that could run past ``remaining time - ANSWER_MARGIN_SECONDS`` is not started.
-ANSWER_MARGIN_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -564,6 +584,11 @@ CALL_SECONDS = MAX_ATTEMPTS * (CONNECT_TIMEOUT + READ_TIMEOUT) + sum(2**n for n 
 #: freed by a finishing job is taken within about a minute, and 40 resources waiting together make
 #: about 40 x 4 attempts / (30 s mean wait + 3.5 s of botocore backoff) = 5 requests a second.
 QUOTA_BACKOFF_BASE, QUOTA_BACKOFF_CAP = 2.0, 60.0
+#: Seconds of an invocation kept for finishing: no wait is started that could end later than
+#: ``remaining time - ANSWER_MARGIN_SECONDS``. The worst case after it: the DescribeHarvestJob
+#: under way, then PutRule and PutTargets to hand over to the poller (3 x ``CALL_SECONDS``), and
+#: the answer, all before crhelper's own timer (0.5 s before the deadline) answers FAILED.
+ANSWER_MARGIN_SECONDS = 3 * CALL_SECONDS + 15.0
 
 
 @functools.cache
@@ -580,8 +605,9 @@ def mediapackage_client() -> MediaPackageClient:
     What does not pass in seconds is MediaPackage's quota of concurrent harvest jobs (10 by
     default): CreateHarvestJob answers TooManyRequestsException, like throttling, until a running
     job finishes, minutes later. :func:`create_or_adopt` waits for that within the event's budget:
-    in the 10-minute function, the budget (9.5 minutes) less room for two more calls (70 s) leaves
-    about 8 minutes of waiting before a FAILED answer that names the quota.
+    in the 10-minute function, the budget (8 minutes: ``ANSWER_MARGIN_SECONDS`` is kept) less room
+    for two more calls (70 s) leaves about 6.8 minutes of waiting before a FAILED answer that names
+    the quota.
     """
     config = Config(
         retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
@@ -594,7 +620,8 @@ def mediapackage_client() -> MediaPackageClient:
 
 #: Seconds between two DescribeHarvestJob calls while waiting.
 POLL_INTERVAL_SECONDS = 5.0
-#: Seconds one scheduled poll keeps polling: under the rule's one minute, so polls never overlap.
+#: Seconds one scheduled poll keeps polling: under the rule's one minute, so polls do not usually
+#: overlap (when they do, both answer the same, and removing a removed rule is not an error).
 POLLER_INVOCATION_SECONDS = 45.0
 POLL_SCHEDULE = "rate(1 minute)"
 DEFAULT_COMPLETION_TIMEOUT_SECONDS = 3300
@@ -608,7 +635,8 @@ POLL_TARGET_ID = "1"
 #: crhelper's keys in a scheduled poll's event, and ours.
 POLL_KEY = "CrHelperPoll"
 POLL_RULE_KEY = "CrHelperRule"
-POLL_PERMISSION_KEY = "CrHelperPermission"
+REMOVAL_ATTEMPTS = 3
+REMOVAL_PAUSE_SECONDS = 1.0
 POLL_DATA_KEY = "CrHelperData"
 WAIT_KEY = "HarvestJobWait"
 #: What a scheduled poll keeps of the original event (crhelper needs these to answer and log).
@@ -651,7 +679,7 @@ class PendingWait:
 def completion_timeout(properties: object) -> int | None:
     """The seconds to wait for the job (``WaitForCompletion``, ``CompletionTimeout``); None: no wait.
 
-    Both are optional: without ``WaitForCompletion`` the handler does not wait, as before 0.2.
+    Both are optional: without ``WaitForCompletion`` the handler does not wait.
     """
     if not isinstance(properties, Mapping):
         return None
@@ -673,6 +701,7 @@ def wait_for_job(
     pending: PendingWait,
     budget: Budget,
     *,
+    first_look_after: float = 0.0,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.time,
 ) -> HarvestJob | None:
@@ -682,6 +711,10 @@ def wait_for_job(
     FAILED, the deadline passing and a job that no longer exists raise :class:`HarvestJobError`.
     """
     job_id = pending.job_id
+    if first_look_after > 0:
+        if budget.left() < first_look_after:
+            return None
+        sleep(min(first_look_after, max(0.0, pending.deadline - clock())))
     while True:
         try:
             job = describe_job(client, job_id)
@@ -739,9 +772,7 @@ def poll_rule_name(prefix: str, logical_id: str) -> str:
     return prefix + readable[: MAX_RULE_NAME - len(prefix) - len(suffix)] + suffix
 
 
-def poll_event(
-    event: Mapping[str, Any], pending: PendingWait, rule_arn: str, statement: str
-) -> dict[str, Any]:
+def poll_event(event: Mapping[str, Any], pending: PendingWait, rule_arn: str) -> dict[str, Any]:
     """A scheduled poll's event: what crhelper needs to answer, and the job to wait for.
 
     The properties stay out (a poll describes the job again), so the input stays well under
@@ -751,7 +782,6 @@ def poll_event(
         **{key: event[key] for key in _POLL_EVENT_KEYS if key in event},
         POLL_KEY: True,
         POLL_RULE_KEY: rule_arn,
-        POLL_PERMISSION_KEY: statement,
         POLL_DATA_KEY: {},
         WAIT_KEY: pending.as_event(),
     }
@@ -762,23 +792,16 @@ def unqualified_function_arn(context: object) -> str:
     return ":".join(str(getattr(context, "invoked_function_arn", "")).split(":")[:7])
 
 
-def _clients_config() -> Config:
-    return Config(
-        retries={"mode": "standard", "total_max_attempts": 5},
-        connect_timeout=3,
-        read_timeout=10,
-        user_agent_extra="cdk-mediapackage-harvest",
-    )
-
-
 @functools.cache
 def _events_client() -> EventBridgeClient:
-    return boto3.client("events", config=_clients_config())
-
-
-@functools.cache
-def _lambda_client() -> LambdaClient:
-    return boto3.client("lambda", config=_clients_config())
+    """EventBridge, for the poller's rule: bounded like MediaPackage (``CALL_SECONDS`` a call)."""
+    config = Config(
+        retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
+        connect_timeout=CONNECT_TIMEOUT,
+        read_timeout=READ_TIMEOUT,
+        user_agent_extra="cdk-mediapackage-harvest",
+    )
+    return boto3.client("events", config=config)
 
 
 def reason(error: BaseException) -> str:
@@ -806,7 +829,11 @@ def _respond(
         # A new job: every Create, and an Update that replaced the job. A kept job never waits.
         if timeout is not None and physical_id != event.get("PhysicalResourceId"):
             pending = PendingWait(physical_id, budget.now.timestamp() + timeout, timeout)
-            job = wait_for_job(client, pending, budget)
+            # Just created: look after one interval (a job takes longer; a read right after the
+            # create could also miss it). An adopted job that already finished: look at once.
+            finished = data.get("Status") in ("SUCCEEDED", "FAILED")
+            first_look = 0.0 if finished else POLL_INTERVAL_SECONDS
+            job = wait_for_job(client, pending, budget, first_look_after=first_look)
             if job is None:
                 helper.pending = pending
             else:

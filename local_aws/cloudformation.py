@@ -276,23 +276,35 @@ class Assembly:
         # The function's own variables that are plain strings (intrinsics need a deployment).
         variables = settings.get("Environment", {}).get("Variables", {})
         own = {name: value for name, value in variables.items() if isinstance(value, str)}
+        pseudo = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"}
+        permissions = tuple(
+            (permission["Principal"], resolve(permission["SourceArn"], pseudo, {}))
+            for resource in self.resources("AWS::Lambda::Permission").values()
+            if (permission := resource["Properties"]).get("FunctionName")
+            == {"Fn::GetAtt": [function_id, "Arn"]}
+        )
         return Function(
             asset=self.handler_asset,
             handler=settings["Handler"],
             environment={**own, **environment},
+            invoke_permissions=permissions,
             timeout_ms=min(int(settings.get("Timeout", 3)) * 1000, max_timeout_ms),
             name=f"{self.stack}-{function_id}"[:64],
         )
 
 
 def resolve(value: Any, refs: Mapping[str, str], attributes: Mapping[tuple[str, str], str]) -> Any:
-    """A template value with ``Ref`` and ``Fn::GetAtt`` replaced from the given maps (KeyError if absent)."""
+    """A template value with ``Ref``, ``Fn::GetAtt`` and ``Fn::Join`` resolved from the given maps
+    (KeyError if absent)."""
     if isinstance(value, Mapping):
         if set(value) == {"Ref"}:
             return refs[value["Ref"]]
         if set(value) == {"Fn::GetAtt"}:
             logical_id, attribute = value["Fn::GetAtt"]
             return attributes[(logical_id, attribute)]
+        if set(value) == {"Fn::Join"}:
+            separator, parts = value["Fn::Join"]
+            return str(separator).join(str(resolve(part, refs, attributes)) for part in parts)
         return {key: resolve(item, refs, attributes) for key, item in value.items()}
     if isinstance(value, list):
         return [resolve(item, refs, attributes) for item in value]

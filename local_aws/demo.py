@@ -29,8 +29,8 @@ from local_aws.server import LocalAws
 RESOURCE_TYPE = "Custom::MediaPackageHarvestJob"
 CHANNEL_ID = "example-channel"
 STARTOVER_SECONDS = 24 * 3600
-MAX_HANDLER_MS = 60_000
-"""The local run gives the handler a minute (the function's own timeout is ten)."""
+MAX_HANDLER_MS = 180_000
+"""The local run gives the handler three minutes (the function's own timeout is ten)."""
 MAX_TICKS = 10
 """Scheduled polls the local run drives for a job that outlives the first invocation."""
 

@@ -8,6 +8,7 @@ policy lets ``events.amazonaws.com`` invoke it from that rule (as Lambda would r
 
 from __future__ import annotations
 
+import fnmatch
 import io
 import json
 import zipfile
@@ -27,7 +28,7 @@ _LAMBDA_TRUST = {
 
 
 def register(aws: LocalAws, function: Function) -> None:
-    """Create the function in the local AWS under its name, so that its permissions can be managed.
+    """Create the function in the local AWS under its name, with its template's invoke permissions.
 
     Its code there is a placeholder: invocations run ``function`` from its asset (``Scheduler``).
     """
@@ -37,13 +38,22 @@ def register(aws: LocalAws, function: Function) -> None:
     code = io.BytesIO()
     with zipfile.ZipFile(code, "w") as archive:
         archive.writestr("placeholder.py", "")
-    aws.client("lambda").create_function(
+    client = aws.client("lambda")
+    client.create_function(
         FunctionName=function.name,
         Runtime="python3.12",
         Role=role["Role"]["Arn"],
         Handler="placeholder.handler",
         Code={"ZipFile": code.getvalue()},
     )
+    for number, (principal, source_arn) in enumerate(function.invoke_permissions):
+        client.add_permission(
+            FunctionName=function.name,
+            StatementId=f"template-{number}",
+            Action="lambda:InvokeFunction",
+            Principal=principal,
+            SourceArn=source_arn,
+        )
 
 
 @dataclass(frozen=True)
@@ -84,11 +94,14 @@ class Scheduler:
         return statements
 
     def allowed(self, function: Function, rule_arn: str) -> bool:
+        """Whether the function's resource policy lets EventBridge invoke it for this rule (ArnLike)."""
         return any(
             statement.get("Effect") == "Allow"
             and statement.get("Action") == "lambda:InvokeFunction"
             and statement.get("Principal") == {"Service": "events.amazonaws.com"}
-            and statement.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn") == rule_arn
+            and fnmatch.fnmatchcase(
+                rule_arn, statement.get("Condition", {}).get("ArnLike", {}).get("AWS:SourceArn", "")
+            )
             for statement in self.statements(function)
         )
 

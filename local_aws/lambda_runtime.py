@@ -68,6 +68,8 @@ class Function:
     name: str = "HarvestStack-MediaPackageHarvestJobProviderHandler"
     region: str = "us-east-1"
     account: str = "123456789012"
+    invoke_permissions: tuple[tuple[str, str], ...] = ()
+    """The function's resource policy from the template: (service principal, source ARN) pairs."""
 
     @property
     def arn(self) -> str:

@@ -64,6 +64,8 @@ class Faults:
     """The next this-many requests are answered 429."""
     error_next: int = 0
     """The next this-many requests (after throttling) are answered ``error_status``."""
+    error_after: int = 0
+    """Requests let through before ``error_next`` starts: a fault in the middle of a sequence."""
     error_status: int = 503
     latency: float = 0.0
     """Seconds added to every request before it is answered."""
@@ -74,7 +76,9 @@ class Faults:
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "throttle_share" and not (isinstance(value, int | float) and 0 <= value <= 1):
             raise ValueError(f"Faults.throttle_share: {value!r}; expected a share from 0 to 1")
-        if name in ("throttle_next", "error_next") and not (isinstance(value, int) and value >= 0):
+        if name in ("throttle_next", "error_next", "error_after") and not (
+            isinstance(value, int) and value >= 0
+        ):
             raise ValueError(f"Faults.{name}: {value!r}; expected a count >= 0")
         if name == "latency" and not (isinstance(value, int | float) and value >= 0):
             raise ValueError(f"Faults.latency: {value!r}; expected seconds >= 0")
@@ -104,6 +108,8 @@ class Faults:
                 status = 429
             elif self.throttle_share and self._random.random() < self.throttle_share:
                 status = 429
+            elif self.error_next > 0 and self.error_after > 0:
+                self.error_after -= 1
             elif self.error_next > 0:
                 self.error_next -= 1
                 status = self.error_status
@@ -129,7 +135,9 @@ class _FaultInjection:
         if status is None:
             return self.app(environ, start_response)
         error = _ERRORS[status]
-        body = json.dumps({"message": f"Injected fault: {error}"}).encode()
+        body = json.dumps(
+            {"__type": error, "message": f"Injected fault: {error}"}
+        ).encode()  # JSON and REST-JSON
         start_response(
             f"{status} Injected",
             [

@@ -30,7 +30,6 @@ END = "2025-03-01T10:30:00Z"
 GIVEN_ROLE_ARN = "arn:aws:iam::123456789012:role/harvest-writer"
 PROVIDER_ID = "MediaPackageHarvestJobProvider"
 POLL_RULE_ACTIONS = ["events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule"]
-PERMISSION_ACTIONS = ["lambda:AddPermission", "lambda:RemovePermission"]
 
 
 def new_stack() -> cdk.Stack:
@@ -279,7 +278,7 @@ def test_provider_policy_has_exactly_these_statements(three_jobs: ThreeJobs) -> 
     assert policy["Properties"]["Roles"] == [{"Ref": function["Properties"]["Role"]["Fn::GetAtt"][0]}]
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     by_action = {json.dumps(statement["Action"]): statement for statement in statements}
-    assert len(by_action) == len(statements) == 5
+    assert len(by_action) == len(statements) == 4
     prefix = three_jobs.stack.node.find_child(PROVIDER_ID).poll_rule_prefix  # type: ignore[attr-defined]
     assert by_action[json.dumps(POLL_RULE_ACTIONS)] == {
         "Action": POLL_RULE_ACTIONS,
@@ -291,11 +290,15 @@ def test_provider_policy_has_exactly_these_statements(three_jobs: ThreeJobs) -> 
             ]
         },
     }
+    # The poller's rules invoke the function through one permission in the template: the handler
+    # never edits the function's resource policy (no lambda:AddPermission/RemovePermission).
     function_id, _ = only(resources(template, "AWS::Lambda::Function"))
-    assert by_action[json.dumps(PERMISSION_ACTIONS)] == {
-        "Action": PERMISSION_ACTIONS,
-        "Effect": "Allow",
-        "Resource": {"Fn::GetAtt": [function_id, "Arn"]},
+    _, permission = only(resources(template, "AWS::Lambda::Permission"))
+    assert permission["Properties"] == {
+        "Action": "lambda:InvokeFunction",
+        "FunctionName": {"Fn::GetAtt": [function_id, "Arn"]},
+        "Principal": "events.amazonaws.com",
+        "SourceArn": by_action[json.dumps(POLL_RULE_ACTIONS)]["Resource"],
     }
     assert by_action['"mediapackage:CreateHarvestJob"'] == {
         "Action": "mediapackage:CreateHarvestJob",
@@ -625,8 +628,8 @@ def poll_statements(stack: cdk.Stack) -> list[Mapping[str, Any]]:
     return [
         statement
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-        if statement["Action"] in (POLL_RULE_ACTIONS, PERMISSION_ACTIONS)
-    ]
+        if statement["Action"] == POLL_RULE_ACTIONS
+    ] + list(resources(Template.from_stack(stack), "AWS::Lambda::Permission").values())
 
 
 def test_waiting_is_the_default_with_a_timeout_under_the_hour() -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import mediapackage_harvest_handler as handler
 import pytest
+from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 
 JOB_ID = "HarvestStack-HarvestJob4AD607F3-0123456789ab"
@@ -132,11 +133,33 @@ def test_a_job_that_vanished_fails(stub: Stubber) -> None:
 
 def test_the_budget_keeps_the_answer_margin() -> None:
     class Context:
-        def get_remaining_time_in_millis(self) -> int:
-            return 100_000
+        def __init__(self, remaining_s: float) -> None:
+            self.remaining_s = remaining_s
 
-    left = handler.Budget.of(Context()).left()
-    assert 100 - handler.ANSWER_MARGIN_SECONDS - 1 < left <= 100 - handler.ANSWER_MARGIN_SECONDS
+        def get_remaining_time_in_millis(self) -> int:
+            return int(self.remaining_s * 1000)
+
+    left = handler.Budget.of(Context(600)).left()
+    assert 600 - handler.ANSWER_MARGIN_SECONDS - 1 < left <= 600 - handler.ANSWER_MARGIN_SECONDS
+    assert handler.Budget.of(Context(handler.ANSWER_MARGIN_SECONDS - 1)).left() <= 0
+    # The margin covers the call under way and the two calls that hand over to the poller.
+    assert handler.ANSWER_MARGIN_SECONDS > 3 * handler.CALL_SECONDS
+
+
+def test_the_first_look_waits_one_interval_unless_the_budget_is_shorter(stub: Stubber) -> None:
+    fake = FakeTime()
+    expect_statuses(stub, "SUCCEEDED")
+    pending = handler.PendingWait(JOB_ID, fake.now + 600, 600)
+    client = handler.mediapackage_client()
+    job = handler.wait_for_job(
+        client, pending, budget(300), first_look_after=5, sleep=fake.sleep, clock=fake.clock
+    )
+    assert job is not None
+    assert fake.sleeps == [5]
+    short = handler.wait_for_job(
+        client, pending, budget(4), first_look_after=5, sleep=fake.sleep, clock=fake.clock
+    )
+    assert short is None  # no DescribeHarvestJob at all: the Stubber has no response left
 
 
 @pytest.mark.parametrize(
@@ -220,7 +243,7 @@ def test_the_poll_event_is_small_whatever_the_properties() -> None:
         "OldResourceProperties": huge,
     }
     pending = handler.PendingWait(JOB_ID, 1_000_000.5, 3300)
-    polled = handler.poll_event(event, pending, "arn:aws:events:us-east-1:123456789012:rule/R", "R")
+    polled = handler.poll_event(event, pending, "arn:aws:events:us-east-1:123456789012:rule/R")
     assert "ResourceProperties" not in polled
     assert "OldResourceProperties" not in polled
     assert polled["PhysicalResourceId"] == JOB_ID
@@ -309,3 +332,144 @@ def test_a_describe_failing_until_the_deadline_says_the_status_is_not_known(stub
         f"Harvest job {JOB_ID} was still not known (DescribeHarvestJob failing) when the completion "
         "timeout of 5 s ended"
     )
+
+
+RULE_ARN = "arn:aws:events:us-east-1:123456789012:rule/HarvestJobPoll-0123456789-Job-ABCDEFGH"
+FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:HarvestStack-Handler"
+
+
+class Context:
+    function_name = "HarvestStack-Handler"
+    aws_request_id = "6f7d0c52-2b0e-4c55-9a1e-000000000001"
+    invoked_function_arn = FUNCTION_ARN
+
+    def __init__(self, remaining_ms: int = 600_000) -> None:
+        self.remaining_ms = remaining_ms
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+class FailingEvents:
+    """An EventBridge client whose every call fails to connect, counting the calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def __getattr__(self, operation: str) -> Any:
+        def call(**_: Any) -> Any:
+            self.calls.append(operation)
+            raise EndpointConnectionError(endpoint_url="https://events.us-east-1.amazonaws.com/")
+
+        return call
+
+
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """What the helper answers: its state when crhelper sends (the sender itself is not under test)."""
+    answers: list[dict[str, Any]] = []
+
+    def record(status: str | None = None, reason: str = "", **_: Any) -> None:
+        helper = handler.helper
+        answers.append(
+            {
+                "Status": status or helper.Status,
+                "Reason": reason if status else helper.Reason,
+                "PhysicalResourceId": str(helper.PhysicalResourceId),
+                "Data": dict(helper.Data),
+            }
+        )
+
+    monkeypatch.setattr(handler.helper, "_send", record)
+    monkeypatch.setattr(handler, "REMOVAL_PAUSE_SECONDS", 0)
+    monkeypatch.setenv(handler.POLL_RULE_PREFIX_VARIABLE, "HarvestJobPoll-0123456789-")
+    return answers
+
+
+def poll_event(request_type: str = "Create", **extra: Any) -> dict[str, Any]:
+    return {
+        "RequestType": request_type,
+        "ResponseURL": "https://cloudformation-custom-resource-response.example/x?X-Amz-Signature=s",
+        "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/HarvestStack/1",
+        "RequestId": "r-1",
+        "LogicalResourceId": "Job",
+        "ResourceType": "Custom::MediaPackageHarvestJob",
+        "CrHelperPoll": True,
+        "CrHelperRule": RULE_ARN,
+        "CrHelperData": {"PhysicalResourceId": JOB_ID},
+        handler.WAIT_KEY: handler.PendingWait(JOB_ID, time.time() + 600, 600).as_event(),
+        **extra,
+    }
+
+
+def test_a_removal_that_keeps_failing_never_changes_the_answer(
+    sent: list[dict[str, Any]],
+    stub: Stubber,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    events = FailingEvents()
+    monkeypatch.setattr(handler, "_events_client", lambda: events)
+    expect_statuses(stub, "SUCCEEDED")
+    handler.handler(poll_event(), Context())
+    assert sent == [
+        {
+            "Status": "SUCCESS",
+            "Reason": "",
+            "PhysicalResourceId": JOB_ID,
+            "Data": handler.job_data(described("SUCCEEDED")),
+        }
+    ]
+    # Each step tried REMOVAL_ATTEMPTS times; the rule is kept while its target may still fire.
+    assert events.calls == ["remove_targets"] * handler.REMOVAL_ATTEMPTS
+    assert "Giving up: RemoveTargets" in caplog.text
+
+
+def test_put_targets_failing_in_a_successful_answer_fails_the_resource_and_removes_the_rule(
+    sent: list[dict[str, Any]], stub: Stubber
+) -> None:
+    """EventBridge reports a failed target inside a 200: without a target no poll would ever come."""
+    events = handler._events_client()
+    with Stubber(events) as eventbridge:
+        eventbridge.add_response("put_rule", {"RuleArn": RULE_ARN})
+        eventbridge.add_response(
+            "put_targets",
+            {
+                "FailedEntryCount": 1,
+                "FailedEntries": [
+                    {"TargetId": "1", "ErrorCode": "ConcurrentModificationException", "ErrorMessage": "busy"}
+                ],
+            },
+        )
+        eventbridge.add_response("remove_targets", {"FailedEntryCount": 0, "FailedEntries": []})
+        eventbridge.add_response("delete_rule", {}, {"Name": RULE_ARN.rpartition("/")[2]})
+        create = {
+            k: v
+            for k, v in poll_event().items()
+            if k not in ("CrHelperPoll", "CrHelperRule", "CrHelperData", handler.WAIT_KEY)
+        }
+        create["ResourceProperties"] = {
+            "ServiceToken": FUNCTION_ARN,
+            "OriginEndpointId": "live-hls",
+            "StartTime": "2026-11-28T15:00:00Z",
+            "EndTime": "2026-11-28T15:30:00Z",
+            "S3Destination": {
+                "BucketName": "harvest-clips",
+                "ManifestKey": "clips/index.m3u8",
+                "RoleArn": "arn:aws:iam::123456789012:role/harvest",
+            },
+            "Id": JOB_ID,
+            "WaitForCompletion": "true",
+        }
+        stub.add_response("create_harvest_job", described("IN_PROGRESS"))
+        # Too short to wait: it hands over at once.
+        handler.handler(create, Context(remaining_ms=int(handler.ANSWER_MARGIN_SECONDS * 1000) + 1000))
+        eventbridge.assert_no_pending_responses()
+    (answer,) = sent
+    assert answer["Status"] == "FAILED"
+    assert answer["PhysicalResourceId"] == JOB_ID
+    assert answer["Reason"] == (
+        f"Harvest job {JOB_ID} is still IN_PROGRESS; polling it could not be set up: "
+        "PutTargets failed: ConcurrentModificationException: busy"
+    )
+    assert answer["Data"] == {}

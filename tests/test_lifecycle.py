@@ -30,7 +30,7 @@ from local_aws.server import ACCOUNT_ID, Faults, LocalAws
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESOURCE_TYPE = "Custom::MediaPackageHarvestJob"
-MAX_HANDLER_MS = 60_000
+MAX_HANDLER_MS = 180_000
 
 
 @dataclass

@@ -13,22 +13,23 @@ import dataclasses
 import json
 import re
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import mediapackage_harvest_handler as handler
 import pytest
-from conftest import LocalSetup
+from conftest import LocalSetup, iso, recent_window
 from test_lifecycle import Delivery, Stack, assert_answer, expected_data, failed_create_id
 
 from local_aws import cloudformation, eventbridge, harvest_jobs
-from local_aws.server import ACCOUNT_ID, LocalAws
+from local_aws.server import ACCOUNT_ID, Faults, LocalAws
 
-#: A first invocation this short has no time to wait (the handler keeps 30 s for answering): it
-#: creates the job, looks once, and hands over to the poller.
+#: A first invocation this short has no time to wait (the handler keeps ANSWER_MARGIN_SECONDS for
+#: finishing): it creates the job and hands over to the poller at once.
 SHORT_MS = 20_000
 #: A scheduled poll this short looks once and returns while the job still runs.
-SHORT_POLL_MS = 31_000
+SHORT_POLL_MS = 20_000
 #: One DescribeHarvestJob and one HTTPS PUT on loopback, on a busy machine.
 REQUEST_SLACK = 2.0
 
@@ -76,10 +77,18 @@ def delivery(stack: Stack, event: dict[str, Any]) -> Delivery:
 
 
 def assert_cleaned_up(stack: Stack, aws: LocalAws) -> None:
-    """No rule, no target, no permission left: the function's resource policy is empty again."""
+    """No rule and no target left, and the function's resource policy is the template's alone."""
     local = scheduler(stack, aws)
     assert local.rules() == []
-    assert local.statements(stack.function) == []
+    assert template_statements(stack, aws)
+
+
+def template_statements(stack: Stack, aws: LocalAws) -> bool:
+    """The function's resource policy holds exactly the template's permission for the poller's
+    rules (``rule/<prefix>*``): the handler never adds or leaves one of its own."""
+    statements = scheduler(stack, aws).statements(stack.function)
+    sources = [statement["Condition"]["ArnLike"]["AWS:SourceArn"] for statement in statements]
+    return sources == [f"arn:aws:events:us-east-1:{ACCOUNT_ID}:rule/{prefix(stack)}*"]
 
 
 def latency(aws: LocalAws, job_id: str, stack: Stack, event: Mapping[str, Any]) -> float:
@@ -125,7 +134,8 @@ def test_a_job_outliving_the_first_invocation_completes_through_the_poller(
     polled = json.loads(target["Input"])
     assert "ResourceProperties" not in polled
     assert polled[handler.WAIT_KEY]["Id"] == job_id
-    assert local.allowed(stack.function, rule["Arn"])
+    assert local.allowed(stack.function, rule["Arn"])  # through the template's one permission
+    assert template_statements(stack, aws)
 
     # A poll that runs out of time while the job still runs answers nothing and keeps the rule.
     (early,) = scheduler(stack, aws, timeout_ms=SHORT_POLL_MS).tick()
@@ -278,24 +288,78 @@ def test_an_update_waits_only_for_a_new_job_and_delete_never_waits(
     assert aws.faults.stats["events"] == 0
 
 
+@pytest.mark.parametrize("request_type", ["Create", "Update"])
 def test_a_poller_that_cannot_be_set_up_fails_the_resource_and_leaves_nothing(
-    stack: Stack, aws: LocalAws, setup: LocalSetup
+    stack: Stack, aws: LocalAws, setup: LocalSetup, request_type: str
 ) -> None:
-    """The rule is created, then adding the permission fails (the function is gone): FAILED at once,
-    naming the job and the error, and the rule is removed again."""
-    aws.client("lambda").delete_function(FunctionName=stack.function.name)
+    """The rule is created, then PutTargets fails past botocore's retries: FAILED at once, naming
+    the job and the error, with the old physical id for an Update, and the rule removed again."""
     aws.harvest.completion_delay = 120.0
-    event = stack.event("Create", stack.properties(setup, wait=True))
+    old_id = None
+    old_properties = None
+    if request_type == "Update":
+        created = stack.event("Create", stack.properties(setup, wait=False))
+        old_id, old_properties = stack.job_id(created), created["ResourceProperties"]
+        stack.deliver(created)
+    event = stack.event(
+        request_type,
+        stack.properties(
+            setup, wait=True, EndTime=iso(datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=2))
+        ),
+        **({"physical_id": old_id, "old_properties": old_properties} if old_id else {}),
+    )
     job_id = stack.job_id(event)
+    # EventBridge: PutRule passes, then every attempt of PutTargets gets a 500.
+    aws.faults = Faults(services=frozenset({"events"}), error_status=500, error_after=1, error_next=4)
     invocation = dataclasses.replace(stack.function, timeout_ms=SHORT_MS).invoke(event, invocation_id="first")
     assert invocation.returncode == 0, invocation.logs
-    assert aws.faults.stats["events"] >= 2  # PutRule, then DeleteRule
+    assert aws.faults.stats["events:500"] == 4
     (answer,) = stack.responses.answers(event["RequestId"])
     assert answer.body["Status"] == "FAILED"
-    assert answer.body["PhysicalResourceId"] == job_id
+    assert answer.body["PhysicalResourceId"] == (old_id or job_id)
     assert answer.body["Reason"].startswith(
         f"Harvest job {job_id} is still IN_PROGRESS; polling it could not be set up: "
-        f"ResourceNotFoundException: Function not found: {stack.function.arn}"[:250]
+        "InternalServerErrorException: Injected fault"
     )
     assert answer.body["Data"] == {}
-    assert scheduler(stack, aws).rules() == []
+    assert_cleaned_up(stack, aws)
+
+
+@pytest.mark.parametrize("outcome", ["SUCCEEDED", "FAILED"])
+def test_an_update_through_the_poller_answers_the_new_job_or_keeps_the_old_id(
+    stack: Stack, aws: LocalAws, setup: LocalSetup, outcome: str
+) -> None:
+    aws.harvest.completion_delay = 1.0
+    created = stack.event("Create", stack.properties(setup, wait=False))
+    old_id = stack.job_id(created)
+    stack.deliver(created)
+    aws.harvest.completion_delay = 4.0
+    aws.harvest.outcome = outcome
+    start, end = recent_window(minutes=20)
+    update = stack.event(
+        "Update",
+        stack.properties(setup, wait=True, StartTime=start, EndTime=end),
+        physical_id=old_id,
+        old_properties=created["ResourceProperties"],
+    )
+    new_id = stack.job_id(update)
+    hand_over(stack, aws, update)
+    poll_until_answered(stack, aws, update)
+    if outcome == "SUCCEEDED":
+        assert_answer(
+            delivery(stack, update),
+            "SUCCESS",
+            physical_id=new_id,
+            data=expected_data(describe(aws, new_id), "SUCCEEDED"),
+        )
+    else:  # the old id: CloudFormation rolls back to the old job, which is still there
+        assert_answer(
+            delivery(stack, update),
+            "FAILED",
+            physical_id=old_id,
+            reason=(
+                f"Harvest job {new_id} failed. MediaPackage gives the cause only in the 'MediaPackage "
+                "HarvestJob Notification' event (EventBridge, source aws.mediapackage)"
+            ),
+        )
+    assert_cleaned_up(stack, aws)

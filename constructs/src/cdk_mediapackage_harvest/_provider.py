@@ -15,6 +15,8 @@ from cdk_mediapackage_harvest._asset import HANDLER_MODULE, RUNTIME, handler_cod
 MEDIAPACKAGE_PRINCIPAL = "mediapackage.amazonaws.com"
 #: The handler reads its EventBridge rule-name prefix from this variable.
 POLL_RULE_PREFIX_VARIABLE = "HARVEST_POLL_RULE_PREFIX"
+#: Public contract: the id of the function's permission for the poller's rules.
+POLL_PERMISSION_ID = "InvokedByPollRules"
 
 
 class HarvestJobProvider(Construct):
@@ -120,28 +122,30 @@ class HarvestJobProvider(Construct):
         """Let the handler poll a job that outlives its invocation: an EventBridge rule that invokes
         the function every minute, created and removed by the handler itself.
 
-        Scoped to rules named with this provider's prefix, and to the function's own resource policy.
+        The handler may manage only rules named with this provider's prefix, and only those rules
+        may invoke the function: one permission for all of them, so that the handler never edits
+        the function's resource policy at run time.
         """
         if self._polls:
             return
         self._polls = True
-        stack = Stack.of(self)
+        rules = Stack.of(self).format_arn(
+            service="events",
+            resource="rule",
+            resource_name=f"{self.poll_rule_prefix}*",
+            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        )
         self.policy.add_statements(
             iam.PolicyStatement(
                 actions=["events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule"],
-                resources=[
-                    stack.format_arn(
-                        service="events",
-                        resource="rule",
-                        resource_name=f"{self.poll_rule_prefix}*",
-                        arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-                    )
-                ],
-            ),
-            iam.PolicyStatement(
-                actions=["lambda:AddPermission", "lambda:RemovePermission"],
-                resources=[self.function.function_arn],
-            ),
+                resources=[rules],
+            )
+        )
+        self.function.add_permission(
+            POLL_PERMISSION_ID,
+            principal=iam.ServicePrincipal("events.amazonaws.com"),
+            action="lambda:InvokeFunction",
+            source_arn=rules,
         )
 
 
