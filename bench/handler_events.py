@@ -9,6 +9,7 @@ times each call, and prints the times as JSON.
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -21,6 +22,17 @@ from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 HANDLER_MODULE = "mediapackage_harvest_handler"
+
+
+def handler_constant(asset: Path, name: str) -> Any:
+    """A module-level constant of the asset's handler, read without importing it."""
+    tree = ast.parse((asset / f"{HANDLER_MODULE}.py").read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(target, ast.Name) and target.id == name for target in node.targets
+        ):
+            return ast.literal_eval(node.value)
+    raise LookupError(f"{name} is not a constant of {HANDLER_MODULE}")
 
 
 def per_event_times(asset: Path, runs: int) -> dict[str, list[float]]:
@@ -88,8 +100,10 @@ def per_event_times(asset: Path, runs: int) -> dict[str, list[float]]:
 def completion_latencies(asset: Path, runs: int, poll_interval: float) -> list[float]:
     """Seconds from a local job finishing to CloudFormation receiving SUCCESS, with waiting on.
 
-    Each Create runs in its own handler process (``local_aws.lambda_runtime``); the jobs' run times
-    are spread over one poll interval, so the figures cover every phase of the polling.
+    Each Create runs in its own handler process (``local_aws.lambda_runtime``). The handler first
+    looks one interval after the create, then every interval; the jobs' run times are spread over
+    the interval after that first look, starting just after it (the worst case: a job that finishes
+    right after a look waits a whole interval), so the figures cover every phase of the polling.
     """
     sys.path.insert(0, str(REPO_ROOT))
     from local_aws import cloudformation, harvest_jobs
@@ -113,7 +127,7 @@ def completion_latencies(asset: Path, runs: int, poll_interval: float) -> list[f
         )
         stack = cloudformation.stack_id("HarvestBench")
         for run in range(runs):
-            aws.harvest.completion_delay = 1.0 + poll_interval * run / runs
+            aws.harvest.completion_delay = poll_interval * (1 + run / runs) + 0.05
             create = cloudformation.event(
                 "Create",
                 responses=responses,

@@ -44,6 +44,8 @@ GOAL_BYTES_RATIO = 0.5
 GOAL_MAX_JOBS = 150
 GOAL_ASSET_BYTES = 16 * 1024
 GOAL_CREATE_RATIO = 1.3
+REQUEST_ALLOWANCE = 1.0
+"""Seconds allowed, beyond the poll interval, for the DescribeHarvestJob that sees the job and the answer."""
 GOAL_DELETE_MS = 50
 # Synthesis never uses Docker: a fallback to it would fail at once instead of building an image.
 SYNTH_ENV = {
@@ -378,10 +380,7 @@ def per_event(asset: Path, runs: int, report: Report) -> None:
             ),
         ]
     )
-    sys.path.insert(0, str(handler_events.REPO_ROOT / "lambda"))
-    import mediapackage_harvest_handler  # the poll interval the asset's handler uses
-
-    interval = mediapackage_harvest_handler.POLL_INTERVAL_SECONDS
+    interval = float(handler_events.handler_constant(asset, "POLL_INTERVAL_SECONDS"))
     latencies = handler_events.completion_latencies(asset, runs, interval)
     worst = max(latencies)
     report.rows.append(
@@ -390,15 +389,17 @@ def per_event(asset: Path, runs: int, report: Report) -> None:
             f"{statistics.median(latencies):.2f} / {worst:.2f}",
             "no waiting (`AwsCustomResource` answers at once, `IN_PROGRESS`)",
             f"worst {worst / interval:.2f}x the poll interval",
-            f"≤ the poll interval ({interval:.0f} s)",
-            met(worst <= interval),
+            f"≤ the poll interval ({interval:.0f} s) + its request (≤ {REQUEST_ALLOWANCE:.0f} s)",
+            met(worst <= interval + REQUEST_ALLOWANCE),
         )
     )
     report.notes.append(
         "Completion-detection latency: from the moment a local job leaves IN_PROGRESS to the moment the "
         "ResponseURL receives SUCCESS, for Creates with waiting on, each in its own handler process from "
-        "the asset; the jobs run 1 s plus an even share of one poll interval, so every phase of the "
-        "handler's polling is covered."
+        "the asset. The handler looks one interval after the create, then every interval; the jobs "
+        "finish from 0.05 s after the first look onwards, spread over one interval, so every phase is "
+        "covered, including the worst (a job finishing right after a look is seen one interval later, "
+        "by a DescribeHarvestJob, then answered by an HTTPS PUT)."
     )
     report.notes.append(
         "Per-event time: the synthesized handler imported once from its asset folder (a warm Lambda "

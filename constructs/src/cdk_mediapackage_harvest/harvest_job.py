@@ -94,7 +94,8 @@ class HarvestJob(Construct):
         :param completion_timeout: How long to wait for the job, from when the handler receives
             the event; the resource fails once it has passed (the job goes on in MediaPackage).
             From 1 to 57 minutes: CloudFormation waits at most an hour for a custom resource, and
-            the resource's ServiceTimeout is this plus 3 minutes. Only with
+            the resource's ServiceTimeout is this plus 3 minutes, and at least 15 (the function's
+            10 minutes and answering). Only with
             ``wait_for_completion``. Default: 55 minutes
         """
         super().__init__(scope, id)
