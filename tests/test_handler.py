@@ -695,8 +695,10 @@ def test_one_call_and_the_retry_budget_fit_the_function_timeout() -> None:
     attempts = config.retries["total_max_attempts"]
     backoff = sum(min(2**n, 20) for n in range(attempts - 1))  # botocore's throttling backoff, at most
     assert attempts * per_attempt + backoff == handler.CALL_SECONDS
+    # Kept back: the answer margin (the call under way, handing over to the poller, the answer)
+    # and the quota loop's room for two more calls; more than two thirds are left for waiting.
     reserved = handler.ANSWER_MARGIN_SECONDS + 2 * handler.CALL_SECONDS
-    assert reserved < FUNCTION_TIMEOUT_SECONDS / 4
+    assert reserved < FUNCTION_TIMEOUT_SECONDS / 3
 
 
 def test_the_client_retries_in_a_bounded_standard_mode() -> None:
