@@ -8,6 +8,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from cdk_mediapackage_harvest._acknowledgments import acknowledge_wildcard_resources
 from cdk_mediapackage_harvest._asset import HANDLER_MODULE, RUNTIME, handler_code
 
 MEDIAPACKAGE_PRINCIPAL = "mediapackage.amazonaws.com"
@@ -65,27 +66,33 @@ class HarvestJobProvider(Construct):
             role=role,
             log_group=self.log_group,
         )
-        self.policy = iam.Policy(
-            self,
-            "Policy",
-            statements=[
-                # CreateHarvestJob has no resource type: the Service Authorization Reference
-                # allows only "*" for it.
-                iam.PolicyStatement(actions=["mediapackage:CreateHarvestJob"], resources=["*"]),
-                iam.PolicyStatement(
-                    actions=["mediapackage:DescribeHarvestJob"],
-                    resources=[
-                        stack.format_arn(
-                            service="mediapackage",
-                            resource="harvest_jobs",
-                            resource_name="*",
-                            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-                        )
-                    ],
-                ),
+        # CreateHarvestJob has no resource type: the Service Authorization Reference allows only "*".
+        create = iam.PolicyStatement(actions=["mediapackage:CreateHarvestJob"], resources=["*"])
+        describe = iam.PolicyStatement(
+            actions=["mediapackage:DescribeHarvestJob"],
+            resources=[
+                stack.format_arn(
+                    service="mediapackage",
+                    resource="harvest_jobs",
+                    resource_name="*",
+                    arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+                )
             ],
         )
+        self.policy = iam.Policy(self, "Policy", statements=[create, describe])
         role.attach_inline_policy(self.policy)
+        acknowledge_wildcard_resources(
+            self.policy,
+            create,
+            "mediapackage:CreateHarvestJob has no resource type: IAM accepts only * for it "
+            "(Service Authorization Reference)",
+        )
+        acknowledge_wildcard_resources(
+            self.policy,
+            describe,
+            "mediapackage:DescribeHarvestJob on this account's harvest jobs in this region only: "
+            "a job's Id is generated when CloudFormation creates it, so it is not known at synthesis",
+        )
         self._pass_role: iam.PolicyStatement | None = None
         self._passed_roles: set[str] = set()
 
