@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import re
+import sysconfig
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -65,9 +66,11 @@ def test_the_lock_is_made_from_requirements_txt() -> None:
 
 def test_the_environment_is_exactly_the_lock() -> None:
     """`make` installed every locked package at its locked version, and nothing else but the library."""
+    # Only what is installed: once imported, pkg_resources puts setuptools' vendored packages on sys.path.
+    site_packages = sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
     installed = {
         normalized(distribution.metadata["Name"]): distribution.version
-        for distribution in importlib.metadata.distributions()
+        for distribution in importlib.metadata.distributions(path=site_packages)
     }
     assert installed.pop(normalized(PROJECT)) is not None
     assert installed == {name: version for name, (version, _) in locked().items()}
