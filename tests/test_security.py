@@ -2,7 +2,7 @@
 every IAM policy (the project's rules, then the parliament IAM linter on the policies with their
 intrinsic functions resolved to plausible ARNs).
 
-The templates: the example app as `cdk synth` makes it, the example app with an existing bucket and
+The templates: the example app with cdk.json's context, the example app with an existing bucket and
 role, and a stack of several jobs writing to buckets with S3-managed and KMS encryption, an imported
 bucket and an imported role. Bundling is skipped: the asset does not change a template's policies.
 """
@@ -66,8 +66,8 @@ def logged_bucket(scope: cdk.Stack, id_: str, logs: s3.IBucket, **props: Any) ->
 
 
 def many_jobs_stack() -> cdk.Stack:
-    """Five jobs: two sharing a created role, one to a KMS bucket, two with an imported role (one of
-    them to an imported bucket)."""
+    """Six jobs: two sharing a created role, one to a KMS bucket, two with an imported role (one of
+    them to an imported bucket), one to the imported bucket with a role created for it."""
     stack = cdk.Stack(cdk.App(context=NO_BUNDLING), "ManyJobs")
     stack.node.set_context(ACCESS_LOGS_BY_POLICY, True)
     logs = s3.Bucket(
@@ -94,6 +94,7 @@ def many_jobs_stack() -> cdk.Stack:
         (encrypted, None),
         (imported_bucket, imported_role),
         (plain, imported_role),
+        (imported_bucket, None),
     ]
     for number, (bucket, role) in enumerate(destinations):
         HarvestJob(
@@ -178,6 +179,10 @@ def test_the_library_acknowledges_its_own_wildcards_granularly(stacks: dict[str,
         ),
         objects_of("Plain"),
         objects_of("Encrypted"),
+        (
+            "ManyJobs/Imported/MediaPackageHarvestRole",
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::existing-clips/*]",
+        ),
     } | _issue_4_acknowledgments(found)
     for path, rule, reason in found:
         assert len(reason.split()) >= 6, f"{path} {rule}: {reason!r} is no reason"
