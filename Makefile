@@ -1,5 +1,6 @@
-# Every target sets up what it needs: a virtual environment with the pinned Python packages
-# (.venv/) and the pinned CDK CLI (node_modules/, from package-lock.json). Nothing global.
+# Every target sets up what it needs: a virtual environment with the locked Python packages
+# (.venv/, from requirements.lock) and the pinned CDK CLI (node_modules/, from package-lock.json).
+# Nothing global.
 PYTHON ?= python3
 # Extra arguments for the CDK CLI, e.g. CDK_ARGS="-c start_time=2026-11-28T10:00:00Z".
 CDK_ARGS ?=
@@ -16,7 +17,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # cdk.json runs `python3 app.py`: the venv's python3 comes first.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: demo synth deploy test bench clean
+.PHONY: demo synth deploy test bench lock clean
 
 # The main job, offline: synthesize the example app, then create its harvest job on the local AWS.
 demo: synth
@@ -39,10 +40,21 @@ test: $(VENV)/.installed $(CDK_STAMP)
 bench: $(VENV)/.installed $(CDK_STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
-$(VENV)/.installed: requirements.txt pyproject.toml
+# Exactly the locked packages (each checked against its hashes), then the library itself, editable,
+# built by the locked hatchling.
+$(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation -e .
 	touch $@
+
+# Regenerate requirements.lock from requirements.txt and pyproject.toml (needs PyPI): every package,
+# transitive ones included, pinned with the hashes of its files. Pins already in the lock are kept;
+# LOCK_ARGS=--upgrade takes the newest versions that the inputs allow.
+LOCK_ARGS ?=
+lock: $(VENV)/.installed
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url \
+		--no-emit-find-links $(LOCK_ARGS) --output-file requirements.lock requirements.txt pyproject.toml
 
 $(CDK_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error

@@ -102,8 +102,10 @@ def test_context_values_become_the_harvest_properties(default_app: Template) -> 
 
 
 def test_without_bucket_name_a_bucket_and_a_role_are_created(default_app: Template) -> None:
-    default_app.resource_count_is("AWS::S3::Bucket", 1)
-    bucket_id = next(iter(default_app.find_resources("AWS::S3::Bucket")))
+    default_app.resource_count_is("AWS::S3::Bucket", 2)
+    (bucket_id,) = default_app.find_resources(
+        "AWS::S3::Bucket", {"Properties": {"LoggingConfiguration": Match.any_value()}}
+    )
     roles = mediapackage_roles(default_app)
     assert len(roles) == 1
     default_app.has_resource_properties(
@@ -113,6 +115,61 @@ def test_without_bucket_name_a_bucket_and_a_role_are_created(default_app: Templa
                 "BucketName": {"Ref": bucket_id},
                 "RoleArn": {"Fn::GetAtt": [next(iter(roles)), "Arn"]},
             }
+        },
+    )
+
+
+def test_created_buckets_are_private_tls_only_and_access_is_logged(default_app: Template) -> None:
+    buckets = default_app.find_resources("AWS::S3::Bucket")
+    ((bucket_id, bucket),) = (
+        (logical_id, resource)
+        for logical_id, resource in buckets.items()
+        if "LoggingConfiguration" in resource["Properties"]
+    )
+    logs_id = bucket["Properties"]["LoggingConfiguration"]["DestinationBucketName"]["Ref"]
+    assert set(buckets) == {bucket_id, logs_id}
+    for logical_id, resource in buckets.items():
+        assert resource["DeletionPolicy"] == "Retain"
+        assert resource["Properties"]["PublicAccessBlockConfiguration"] == dict.fromkeys(
+            ["BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"], True
+        )
+        default_app.has_resource_properties(
+            "AWS::S3::BucketPolicy",
+            {
+                "Bucket": {"Ref": logical_id},
+                "PolicyDocument": {
+                    "Statement": Match.array_with(
+                        [
+                            Match.object_like(
+                                {"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+                            )
+                        ]
+                    )
+                },
+            },
+        )
+    # Log delivery under a bucket policy (only from the clip bucket, only this account); no ACLs.
+    assert "AccessControl" not in buckets[logs_id]["Properties"]
+    default_app.has_resource_properties(
+        "AWS::S3::BucketPolicy",
+        {
+            "Bucket": {"Ref": logs_id},
+            "PolicyDocument": {
+                "Statement": Match.array_with(
+                    [
+                        Match.object_like(
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "logging.s3.amazonaws.com"},
+                                "Condition": {
+                                    "ArnLike": {"aws:SourceArn": {"Fn::GetAtt": [bucket_id, "Arn"]}},
+                                    "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+                                },
+                            }
+                        )
+                    ]
+                )
+            },
         },
     )
 

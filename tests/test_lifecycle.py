@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import secrets
 import signal
 import ssl
 import subprocess
@@ -388,17 +389,55 @@ def test_a_longer_outage_fails_the_create_with_the_error(
     assert jobs(aws) == []
 
 
-def test_logs_never_hold_the_response_url(stack: Stack, aws: LocalAws, setup: LocalSetup) -> None:
-    properties = stack.properties(setup)
-    created = stack.deliver(stack.event("Create", properties))
-    physical_id = created.body["PhysicalResourceId"]
-    deleted = stack.deliver(stack.event("Delete", properties, physical_id=physical_id))
-    for delivery in (created, deleted):
-        signature = delivery.event["ResponseURL"].rsplit("X-Amz-Signature=", 1)[1]
-        assert delivery.body["RequestId"] in delivery.invocation.logs
-        assert signature not in delivery.invocation.logs
-        assert "X-Amz-Credential" not in delivery.invocation.logs
-        assert "testing" not in delivery.invocation.logs  # the fake credentials
+def test_logs_never_hold_the_response_url_or_credentials(
+    example_assembly: Path, aws: LocalAws, setup: LocalSetup, tmp_path: Path
+) -> None:
+    """A whole lifecycle (create, an update that keeps the job, one that replaces it, deletes, a failed
+    create and its rollback), with credentials of their own: no log holds the ResponseURL or a part of
+    its signature, nor the access key id, the secret key or the session token."""
+    credentials = {
+        "AWS_ACCESS_KEY_ID": "ASIA" + secrets.token_hex(8).upper(),
+        "AWS_SECRET_ACCESS_KEY": secrets.token_urlsafe(30),
+        "AWS_SESSION_TOKEN": secrets.token_urlsafe(120),
+    }
+    with cloudformation.ResponseServer(tmp_path) as responses:
+        environment = {**aws.environment(), "SSL_CERT_FILE": str(responses.cert_file), **credentials}
+        stack = Stack(cloudformation.Assembly(example_assembly, "HarvestStack"), aws, responses, environment)
+        properties = stack.properties(setup)
+        created = stack.deliver(stack.event("Create", properties))
+        job_id = created.body["PhysicalResourceId"]
+        kept = {**properties, "ServiceToken": "v2"}
+        start, end = recent_window(minutes=5)
+        moved = {**kept, "StartTime": start, "EndTime": end}
+        deliveries = [
+            created,
+            stack.deliver(stack.event("Update", kept, physical_id=job_id, old_properties=properties)),
+            replaced := stack.deliver(stack.event("Update", moved, physical_id=job_id, old_properties=kept)),
+            stack.deliver(stack.event("Delete", kept, physical_id=job_id)),
+            stack.deliver(stack.event("Delete", moved, physical_id=replaced.body["PhysicalResourceId"])),
+        ]
+        start, end = recent_window(minutes=60, ended_ago=25 * 60)
+        too_old = stack.properties(setup, StartTime=start, EndTime=end)
+        failed = stack.deliver(stack.event("Create", too_old))
+        rollback = stack.deliver(
+            stack.event("Delete", too_old, physical_id=failed.body["PhysicalResourceId"])
+        )
+        deliveries += [failed, rollback]
+    assert [delivery.body["Status"] for delivery in deliveries] == ["SUCCESS"] * 5 + ["FAILED", "SUCCESS"]
+    assert len({job["Id"] for job in jobs(aws)}) == 2
+    secrets_in_play = [*credentials.values(), "X-Amz-Credential", "X-Amz-Signature", "X-Amz-Security-Token"]
+    for delivery in deliveries:
+        logs = delivery.invocation.logs
+        url = delivery.event["ResponseURL"]
+        signature = url.rsplit("X-Amz-Signature=", 1)[1]
+        assert delivery.event["RequestId"] in logs, "the logs were not captured"
+        assert url.split("?")[0] not in logs
+        # No 16 characters of the signature in a row, in case a log line cut or wrapped it.
+        assert not any(signature[i : i + 16] in logs for i in range(len(signature) - 15))
+        for secret in secrets_in_play:
+            assert secret not in logs
+        for credential in credentials.values():
+            assert credential[:12] not in logs
 
 
 def test_the_response_url_certificate_is_verified(

@@ -10,6 +10,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from cdk_mediapackage_harvest._acknowledgments import acknowledge_wildcard_resources
 from cdk_mediapackage_harvest._asset import HANDLER_MODULE, RUNTIME, handler_code
 
 MEDIAPACKAGE_PRINCIPAL = "mediapackage.amazonaws.com"
@@ -73,27 +74,33 @@ class HarvestJobProvider(Construct):
             log_group=self.log_group,
             environment={POLL_RULE_PREFIX_VARIABLE: self.poll_rule_prefix},
         )
-        self.policy = iam.Policy(
-            self,
-            "Policy",
-            statements=[
-                # CreateHarvestJob has no resource type: the Service Authorization Reference
-                # allows only "*" for it.
-                iam.PolicyStatement(actions=["mediapackage:CreateHarvestJob"], resources=["*"]),
-                iam.PolicyStatement(
-                    actions=["mediapackage:DescribeHarvestJob"],
-                    resources=[
-                        stack.format_arn(
-                            service="mediapackage",
-                            resource="harvest_jobs",
-                            resource_name="*",
-                            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-                        )
-                    ],
-                ),
+        # CreateHarvestJob has no resource type: the Service Authorization Reference allows only "*".
+        create = iam.PolicyStatement(actions=["mediapackage:CreateHarvestJob"], resources=["*"])
+        describe = iam.PolicyStatement(
+            actions=["mediapackage:DescribeHarvestJob"],
+            resources=[
+                stack.format_arn(
+                    service="mediapackage",
+                    resource="harvest_jobs",
+                    resource_name="*",
+                    arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+                )
             ],
         )
+        self.policy = iam.Policy(self, "Policy", statements=[create, describe])
         role.attach_inline_policy(self.policy)
+        acknowledge_wildcard_resources(
+            self.policy,
+            create,
+            "mediapackage:CreateHarvestJob has no resource type: IAM accepts only * for it "
+            "(Service Authorization Reference)",
+        )
+        acknowledge_wildcard_resources(
+            self.policy,
+            describe,
+            "mediapackage:DescribeHarvestJob on this account's harvest jobs in this region only: "
+            "a job's Id is generated when CloudFormation creates it, so it is not known at synthesis",
+        )
         self._pass_role: iam.PolicyStatement | None = None
         self._passed_roles: set[str] = set()
         self._polls = False
@@ -135,11 +142,16 @@ class HarvestJobProvider(Construct):
             resource_name=f"{self.poll_rule_prefix}*",
             arn_format=ArnFormat.SLASH_RESOURCE_NAME,
         )
-        self.policy.add_statements(
-            iam.PolicyStatement(
-                actions=["events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule"],
-                resources=[rules],
-            )
+        poll_rules = iam.PolicyStatement(
+            actions=["events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule"],
+            resources=[rules],
+        )
+        self.policy.add_statements(poll_rules)
+        acknowledge_wildcard_resources(
+            self.policy,
+            poll_rules,
+            "the handler names each poll rule at deploy time (a job that outlives its invocation); "
+            "only rules with this stack's own prefix",
         )
         self.function.add_permission(
             POLL_PERMISSION_ID,

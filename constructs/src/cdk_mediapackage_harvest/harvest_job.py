@@ -11,6 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from cdk_mediapackage_harvest._acknowledgments import acknowledge_wildcard_resources
 from cdk_mediapackage_harvest._provider import MEDIAPACKAGE_PRINCIPAL, HarvestJobProvider
 
 #: Public contract: the CloudFormation type of the custom resource.
@@ -280,8 +281,13 @@ def _destination_role(bucket: s3.IBucket) -> iam.IRole:
         assumed_by=iam.ServicePrincipal(MEDIAPACKAGE_PRINCIPAL),
         description="Lets AWS Elemental MediaPackage write harvested clips to this bucket",
     )
-    role.add_to_principal_policy(
-        iam.PolicyStatement(actions=["s3:PutObject"], resources=[bucket.arn_for_objects("*")])
+    put = iam.PolicyStatement(actions=["s3:PutObject"], resources=[bucket.arn_for_objects("*")])
+    role.add_to_principal_policy(put)
+    acknowledge_wildcard_resources(
+        role,
+        put,
+        "MediaPackage writes each job's manifest, child playlists and segments under keys it names "
+        "beside the job's manifest_key, and every job writing to this bucket shares this role",
     )
     role.add_to_principal_policy(
         iam.PolicyStatement(actions=["s3:GetBucketLocation", "s3:ListBucket"], resources=[bucket.bucket_arn])

@@ -1,0 +1,554 @@
+"""Security checks on synthesized templates: cdk-nag's AWS Solutions rules, cfn-lint, and an audit of
+every IAM policy (the project's rules, then the parliament IAM linter on the policies with their
+intrinsic functions resolved to plausible ARNs).
+
+The templates: the example app with cdk.json's context, the example app with an existing bucket and
+role, and a stack of several jobs writing to buckets with S3-managed and KMS encryption, an imported
+bucket and an imported role. Bundling is skipped: the asset does not change a template's policies.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+import warnings
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Template
+from cdk_mediapackage_harvest import HarvestJob
+from cdk_nag import AwsSolutionsChecks
+from cfnlint.api import ManualArgs, lint
+
+from app import build
+
+with warnings.catch_warnings():
+    # parliament imports pkg_resources, which warns that it is deprecated.
+    warnings.simplefilter("ignore")
+    import parliament
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
+NO_BUNDLING: dict[str, Any] = {"aws:cdk:bundling-stacks": []}
+RESOURCE_TYPE = "Custom::MediaPackageHarvestJob"
+MEDIAPACKAGE = "mediapackage.amazonaws.com"
+LAMBDA = "lambda.amazonaws.com"
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+EXISTING_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/existing-harvest-role"
+ACCESS_LOGS_BY_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
+ACKNOWLEDGED = cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY
+
+
+def example_stack(**context: str) -> cdk.Stack:
+    return build(cdk.App(context={**NO_BUNDLING, **CONTEXT, **context}))
+
+
+def logged_bucket(scope: cdk.Stack, id_: str, logs: s3.IBucket, **props: Any) -> s3.Bucket:
+    """A bucket that passes the AWS Solutions rules: no public access, TLS only, access logs."""
+    return s3.Bucket(
+        scope,
+        id_,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        server_access_logs_bucket=logs,
+        server_access_logs_prefix=f"{id_}/",
+        **props,
+    )
+
+
+def many_jobs_stack() -> cdk.Stack:
+    """Six jobs: two sharing a created role, one to a KMS bucket, two with an imported role (one of
+    them to an imported bucket), one to the imported bucket with a role created for it."""
+    stack = cdk.Stack(cdk.App(context=NO_BUNDLING), "ManyJobs")
+    stack.node.set_context(ACCESS_LOGS_BY_POLICY, True)
+    logs = s3.Bucket(
+        stack,
+        "AccessLogs",
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+    )
+    cdk.Validations.of(logs).acknowledge(
+        cdk.Acknowledgment(
+            id="AwsSolutions-S1",
+            reason="The access-log bucket itself: logging it would need yet another bucket",
+        )
+    )
+    plain = logged_bucket(stack, "Plain", logs)
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    encrypted = logged_bucket(stack, "Encrypted", logs, encryption_key=key)
+    imported_bucket = s3.Bucket.from_bucket_name(stack, "Imported", "existing-clips")
+    imported_role = iam.Role.from_role_arn(stack, "ImportedRole", EXISTING_ROLE_ARN, mutable=False)
+    destinations: list[tuple[s3.IBucket, iam.IRole | None]] = [
+        (plain, None),
+        (plain, None),
+        (encrypted, None),
+        (imported_bucket, imported_role),
+        (plain, imported_role),
+        (imported_bucket, None),
+    ]
+    for number, (bucket, role) in enumerate(destinations):
+        HarvestJob(
+            stack,
+            f"Job{number}",
+            origin_endpoint_id="my-hls-endpoint",
+            start_time="2025-03-01T10:00:00Z",
+            end_time="2025-03-01T10:30:00Z",
+            destination_bucket=bucket,
+            manifest_key=f"clips/{number}/index.m3u8",
+            destination_role=role,
+        )
+    return stack
+
+
+STACKS = {
+    "example": example_stack,
+    "example-existing-bucket-and-role": lambda: example_stack(
+        bucket_name="existing-clips", role_arn=EXISTING_ROLE_ARN, harvest_job_id="clip-1"
+    ),
+    "many-jobs": many_jobs_stack,
+}
+
+
+@pytest.fixture(scope="module")
+def stacks() -> dict[str, cdk.Stack]:
+    return {name: make() for name, make in STACKS.items()}
+
+
+@pytest.fixture(scope="module")
+def templates(stacks: dict[str, cdk.Stack]) -> dict[str, dict[str, Any]]:
+    return {name: dict(Template.from_stack(stack).to_json()) for name, stack in stacks.items()}
+
+
+def violations(scope: cdk.Stack) -> list[str]:
+    report = AwsSolutionsChecks().validate_scope(scope)
+    return [
+        f"{violation.rule_name} at {resource.construct_path}"
+        for violation in report.violations
+        for resource in violation.violating_resources
+    ]
+
+
+def acknowledgments(scope: cdk.Stack) -> Iterator[tuple[str, str, str]]:
+    """(construct path, rule id, reason) of every acknowledgment in the tree."""
+    for construct in scope.node.find_all():
+        for entry in construct.node.metadata:
+            if entry.type == ACKNOWLEDGED:
+                for rule, reason in entry.data.items():
+                    yield construct.node.path, rule.removeprefix("Annotation::"), reason
+
+
+# cdk-nag
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_cdk_nag_aws_solutions_has_no_unacknowledged_finding(stacks: dict[str, cdk.Stack], name: str) -> None:
+    assert violations(stacks[name]) == []
+
+
+def test_the_library_acknowledges_its_own_wildcards_granularly(stacks: dict[str, cdk.Stack]) -> None:
+    """Each acknowledgment names one finding (a rule and, for IAM5, one resource), has a reason, and sits
+    on the construct that holds the finding: never on a stack or the app."""
+    stack = stacks["many-jobs"]
+    found = list(acknowledgments(stack))
+
+    def objects_of(bucket: str) -> tuple[str, str]:
+        logical_id = stack.get_logical_id(stack.node.find_child(bucket).node.default_child)  # type: ignore[arg-type]
+        return (
+            f"ManyJobs/{bucket}/MediaPackageHarvestRole",
+            f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/*]",
+        )
+
+    provider = "ManyJobs/MediaPackageHarvestJobProvider/Policy"
+    assert {(path, rule) for path, rule, _ in found} == {
+        ("ManyJobs/AccessLogs", "AwsSolutions-S1"),
+        (provider, "AwsSolutions-IAM5[Resource::*]"),
+        (
+            provider,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:mediapackage:<AWS::Region>:"
+            "<AWS::AccountId>:harvest_jobs/*]",
+        ),
+        objects_of("Plain"),
+        objects_of("Encrypted"),
+        (
+            "ManyJobs/Imported/MediaPackageHarvestRole",
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::existing-clips/*]",
+        ),
+    } | _issue_4_acknowledgments(found)
+    for path, rule, reason in found:
+        assert len(reason.split()) >= 6, f"{path} {rule}: {reason!r} is no reason"
+
+
+def _issue_4_acknowledgments(found: list[tuple[str, str, str]]) -> set[tuple[str, str]]:
+    """The provider's acknowledgment of its EventBridge poll rules (the names carry a hash), if any."""
+    rule = re.compile(
+        r"AwsSolutions-IAM5\[Resource::arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:"
+        r"rule/HarvestJobPoll-[0-9a-f]{10}-\*\]"
+    )
+    return {
+        (path, rule_id)
+        for path, rule_id, _ in found
+        if path == "ManyJobs/MediaPackageHarvestJobProvider/Policy" and rule.fullmatch(rule_id)
+    }
+
+
+def test_an_unmeant_wildcard_is_still_reported() -> None:
+    """The library acknowledges exact resources: a wildcard added to its role or policy is a finding."""
+    stack = many_jobs_stack()
+    plain = stack.node.find_child("Plain")
+    role = plain.node.find_child("MediaPackageHarvestRole")
+    assert isinstance(plain, s3.Bucket)
+    assert isinstance(role, iam.Role)
+    role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:Get*"], resources=["*"]))
+    role.add_to_principal_policy(
+        iam.PolicyStatement(actions=["s3:DeleteObject"], resources=[plain.arn_for_objects("other/*")])
+    )
+    logical_id = stack.get_logical_id(plain.node.default_child)  # type: ignore[arg-type]
+    assert {finding.split(" at ")[0] for finding in violations(stack)} == {
+        "AwsSolutions-IAM5[Action::s3:Get*]",
+        "AwsSolutions-IAM5[Resource::*]",
+        f"AwsSolutions-IAM5[Resource::<{logical_id}.Arn>/other/*]",
+    }
+
+
+def test_the_example_app_fails_synthesis_on_a_finding() -> None:
+    """app.py registers the checks on the app: a bucket without TLS enforcement or access logs stops it."""
+    app = cdk.App(context={**NO_BUNDLING, **CONTEXT})
+    stack = build(app)
+    s3.Bucket(stack, "Careless")
+    with pytest.raises(RuntimeError, match="ValidationFailed") as failed:
+        app.synth()
+    report = json.loads((Path(app.outdir) / "validation-report.json").read_text())
+    reported = {
+        (violation["ruleName"], construct["constructPath"])
+        for plugin in report["pluginReports"]
+        for violation in plugin["violations"]
+        for construct in violation["violatingConstructs"]
+    }
+    assert reported == {
+        ("AwsSolutions-S1", "HarvestStack/Careless/Resource"),
+        ("AwsSolutions-S10", "HarvestStack/Careless/Resource"),
+    }, failed.value
+
+
+# cfn-lint
+
+# W3005: a DependsOn that a Ref or GetAtt already implies. CDK writes it when a construct depends on
+# another construct: every resource under it becomes a DependsOn. A job depends on its destination
+# role so that the role's policies exist before MediaPackage writes (needed), and the role itself
+# comes along (already implied by the RoleArn GetAtt); the same for the Lambda function and its role.
+# Redundant, never wrong.
+ACCEPTED_WARNINGS = {"W3005"}
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_cfn_lint_finds_no_error(templates: dict[str, dict[str, Any]], name: str) -> None:
+    matches = lint(
+        json.dumps(templates[name]),
+        config=ManualArgs(regions=["us-east-1", "eu-west-1", "ap-southeast-2"]),
+    )
+    found = [f"{match.rule.id} {'/'.join(map(str, match.path))}: {match.message}" for match in matches]
+    assert [line for line in found if line.split()[0] not in ACCEPTED_WARNINGS] == []
+    for match in matches:
+        # The redundant dependency is always one on a role that the resource also names by GetAtt.
+        assert re.fullmatch(r"'\w+' dependency already enforced by a 'GetAtt' at '.+'", match.message)
+        depends_on = templates[name]["Resources"][match.path[1]]["DependsOn"][match.path[3]]
+        assert templates[name]["Resources"][depends_on]["Type"] == "AWS::IAM::Role"
+
+
+# The IAM audit
+
+
+class Resolver:
+    """Intrinsic functions replaced by plausible values: names from logical ids, ARNs by resource type,
+    account 123456789012, region us-east-1. An intrinsic it does not know is an error, not a pass."""
+
+    def __init__(self, template: Mapping[str, Any]) -> None:
+        self.resources: Mapping[str, Any] = template["Resources"]
+
+    def name(self, logical_id: str) -> str:
+        return logical_id.lower() if self.type(logical_id) == "AWS::S3::Bucket" else logical_id
+
+    def type(self, logical_id: str) -> str:
+        return str(self.resources[logical_id]["Type"])
+
+    def arn(self, logical_id: str) -> str:
+        name = self.name(logical_id)
+        return {
+            "AWS::IAM::Role": f"arn:aws:iam::{ACCOUNT}:role/{name}",
+            "AWS::S3::Bucket": f"arn:aws:s3:::{name}",
+            "AWS::Lambda::Function": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}",
+            "AWS::Logs::LogGroup": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}:*",
+            "AWS::KMS::Key": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{uuid.uuid5(uuid.NAMESPACE_OID, name)}",
+        }[self.type(logical_id)]
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self(item) for item in value]
+        if not isinstance(value, Mapping):
+            return value
+        if set(value) == {"Ref"}:
+            pseudo = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT}
+            return pseudo.get(value["Ref"]) or self.name(value["Ref"])
+        if set(value) == {"Fn::GetAtt"}:
+            logical_id, attribute = value["Fn::GetAtt"]
+            assert attribute == "Arn", value
+            return self.arn(logical_id)
+        if set(value) == {"Fn::Join"}:
+            separator, parts = value["Fn::Join"]
+            return separator.join(self(part) for part in parts)
+        assert not any(key.startswith("Fn::") for key in value), value
+        return {key: self(item) for key, item in value.items()}
+
+
+@dataclass(frozen=True)
+class Statement:
+    policy: str
+    """The logical id of the policy (or role, for an inline policy) that holds it."""
+    roles: tuple[str, ...]
+    """The logical ids of the roles it applies to."""
+    body: Mapping[str, Any]
+    """Resolved."""
+
+    @property
+    def actions(self) -> list[str]:
+        return as_list(self.body.get("Action", []))
+
+    @property
+    def resources(self) -> list[str]:
+        return as_list(self.body.get("Resource", []))
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def identity_policies(template: Mapping[str, Any]) -> Iterator[tuple[str, tuple[str, ...], Any]]:
+    """(logical id, roles, resolved document) of every identity policy: AWS::IAM::Policy and inline."""
+    resolve = Resolver(template)
+    for logical_id, resource in template["Resources"].items():
+        properties = resource.get("Properties", {})
+        if resource["Type"] == "AWS::IAM::Policy":
+            roles = tuple(role["Ref"] for role in properties["Roles"])
+            assert set(properties) == {"PolicyDocument", "PolicyName", "Roles"}, logical_id
+            yield logical_id, roles, resolve(properties["PolicyDocument"])
+        elif resource["Type"] == "AWS::IAM::Role":
+            for policy in properties.get("Policies", []):
+                yield logical_id, (logical_id,), resolve(policy["PolicyDocument"])
+
+
+def statements(template: Mapping[str, Any]) -> list[Statement]:
+    return [
+        Statement(policy, roles, body)
+        for policy, roles, document in identity_policies(template)
+        for body in document["Statement"]
+    ]
+
+
+@dataclass(frozen=True)
+class Expected:
+    """What the templates' resources say each permission may be used on."""
+
+    handler_roles: set[str]
+    destination_roles: set[str]
+    destination_role_arns: set[str]
+    buckets: set[str]
+    keys: set[str]
+    log_groups: set[str]
+    functions: set[str]
+
+
+def expected(template: Mapping[str, Any]) -> Expected:
+    resolve = Resolver(template)
+    resources = template["Resources"]
+    jobs = [resource for resource in resources.values() if resource["Type"] == RESOURCE_TYPE]
+    function_ids = {job["Properties"]["ServiceToken"]["Fn::GetAtt"][0] for job in jobs}
+    functions = [resources[function_id]["Properties"] for function_id in function_ids]
+    destinations = [job["Properties"]["S3Destination"] for job in jobs]
+    role_arns = {resolve(destination["RoleArn"]) for destination in destinations}
+    bucket_names = {resolve(destination["BucketName"]) for destination in destinations}
+    keys = {
+        resolve(rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"])
+        for logical_id, resource in resources.items()
+        if resource["Type"] == "AWS::S3::Bucket" and resolve.name(logical_id) in bucket_names
+        for rule in resource["Properties"]
+        .get("BucketEncryption", {})
+        .get("ServerSideEncryptionConfiguration", [])
+        if "KMSMasterKeyID" in rule["ServerSideEncryptionByDefault"]
+    }
+    return Expected(
+        handler_roles={function["Role"]["Fn::GetAtt"][0] for function in functions},
+        destination_roles={
+            logical_id
+            for logical_id, resource in resources.items()
+            if resource["Type"] == "AWS::IAM::Role" and resolve.arn(logical_id) in role_arns
+        },
+        destination_role_arns=role_arns,
+        buckets={f"arn:aws:s3:::{name}" for name in bucket_names},
+        keys=keys,
+        log_groups={resolve.arn(function["LoggingConfig"]["LogGroup"]["Ref"]) for function in functions},
+        functions={resolve.arn(function_id) for function_id in function_ids},
+    )
+
+
+HARVEST_JOBS = re.compile(rf"arn:aws:mediapackage:{REGION}:{ACCOUNT}:harvest_jobs/\*")
+# Issue 4 (waiting for completion through crhelper's poller): rules named with a per-provider prefix.
+POLL_RULES = re.compile(rf"arn:aws:events:{REGION}:{ACCOUNT}:rule/HarvestJobPoll-[0-9a-f]{{10}}-\*")
+PASS_ROLE_CONDITION = {"StringEquals": {"iam:PassedToService": MEDIAPACKAGE}}
+
+
+def allowed_resources(action: str, want: Expected) -> tuple[str, Any]:
+    """Who may hold ``action`` ("handler" or "destination") and what it may be used on: a set of ARNs or
+    a pattern each resource must match."""
+    handler: dict[str, Any] = {
+        "mediapackage:CreateHarvestJob": {"*"},  # no resource type: "*" is the only resource IAM allows
+        "mediapackage:DescribeHarvestJob": HARVEST_JOBS,
+        "iam:PassRole": want.destination_role_arns,
+        "logs:CreateLogStream": want.log_groups,
+        "logs:PutLogEvents": want.log_groups,
+        "lambda:AddPermission": want.functions,
+        "lambda:RemovePermission": want.functions,
+        **dict.fromkeys(
+            ["events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule"], POLL_RULES
+        ),
+    }
+    destination: dict[str, Any] = {
+        "s3:PutObject": {f"{bucket}/*" for bucket in want.buckets},
+        "s3:GetBucketLocation": want.buckets,
+        "s3:ListBucket": want.buckets,
+        "kms:GenerateDataKey": want.keys,
+        "kms:Decrypt": want.keys,
+    }
+    if action in handler:
+        return "handler", handler[action]
+    if action in destination:
+        return "destination", destination[action]
+    raise AssertionError(f"{action} is in no list of what the project's roles may do")
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_every_permission_is_one_the_project_needs_on_what_it_needs(
+    templates: dict[str, dict[str, Any]], name: str
+) -> None:
+    """No wildcard action; each action held only by the role that needs it, on the resources it needs:
+    PassRole on the destination roles to MediaPackage only, DescribeHarvestJob on harvest jobs only."""
+    template = templates[name]
+    want = expected(template)
+    holders = {"handler": want.handler_roles, "destination": want.destination_roles}
+    found = statements(template)
+    assert found
+    for statement in found:
+        where = f"{statement.policy}: {json.dumps(statement.body)}"
+        assert set(statement.body) <= {"Action", "Effect", "Resource", "Condition"}, where
+        assert statement.body["Effect"] == "Allow", where
+        for action in statement.actions:
+            assert "*" not in action, where
+            holder, allowed = allowed_resources(action, want)
+            assert set(statement.roles) <= holders[holder], f"{action} is held by {statement.roles}"
+            for resource in statement.resources:
+                if isinstance(allowed, re.Pattern):
+                    assert allowed.fullmatch(resource), where
+                else:
+                    assert resource in allowed, where
+        if "iam:PassRole" in statement.actions:
+            assert statement.actions == ["iam:PassRole"], where
+            assert statement.body["Condition"] == PASS_ROLE_CONDITION, where
+            assert set(statement.resources) == want.destination_role_arns, where
+        else:
+            assert "Condition" not in statement.body, where
+    granted = {action for statement in found for action in statement.actions}
+    assert {"mediapackage:CreateHarvestJob", "mediapackage:DescribeHarvestJob", "iam:PassRole"} <= granted
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_roles_trust_only_their_service_and_carry_no_managed_policy(
+    templates: dict[str, dict[str, Any]], name: str
+) -> None:
+    template = templates[name]
+    want = expected(template)
+    roles = {
+        logical_id: resource["Properties"]
+        for logical_id, resource in template["Resources"].items()
+        if resource["Type"] == "AWS::IAM::Role"
+    }
+    assert set(roles) == want.handler_roles | want.destination_roles
+    for logical_id, role in roles.items():
+        service = LAMBDA if logical_id in want.handler_roles else MEDIAPACKAGE
+        assert role["AssumeRolePolicyDocument"]["Statement"] == [
+            {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": service}}
+        ], logical_id
+        assert "ManagedPolicyArns" not in role, logical_id
+    assert not any(r["Type"] == "AWS::IAM::ManagedPolicy" for r in template["Resources"].values())
+
+
+def parliament_findings(document: Any, *, community: bool = False) -> list[tuple[str, str]]:
+    """(issue, detail or the actions concerned, sorted) of each finding of parliament on one policy."""
+    policy = parliament.analyze_policy_string(json.dumps(document), include_community_auditors=community)
+    return [
+        (finding.issue, str(finding.detail or sorted(finding.location.get("actions", []))))
+        for finding in policy.findings
+    ]
+
+
+def test_parliament_reports_what_it_is_here_for() -> None:
+    """The linter is live: DescribeHarvestJob on "*" and s3:PutObject on a bucket (not its objects) are
+    findings."""
+    document = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "mediapackage:DescribeHarvestJob", "Resource": "*"},
+            {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::clips"},
+        ],
+    }
+    assert {issue for issue, _ in parliament_findings(document)} == {"RESOURCE_STAR", "RESOURCE_MISMATCH"}
+
+
+def linted_policies(template: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
+    """Identity policies and bucket policies, resolved. Trust policies have no Resource element, which
+    parliament (a linter of identity and resource policies) reports as malformed: the trust test above
+    checks them whole instead."""
+    for logical_id, _, document in identity_policies(template):
+        yield logical_id, document
+    resolve = Resolver(template)
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] == "AWS::S3::BucketPolicy":
+            yield logical_id, resolve(resource["Properties"]["PolicyDocument"])
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_parliament_finds_nothing_in_the_policies(templates: dict[str, dict[str, Any]], name: str) -> None:
+    """parliament's own auditors, as its command line runs them. Among them: an action used on a
+    resource of a type it cannot take, and "*" for an action that has a resource type (CreateHarvestJob
+    has none, so "*" is correct for it and parliament agrees)."""
+    policies = list(linted_policies(templates[name]))
+    assert policies
+    found = {logical_id: parliament_findings(document) for logical_id, document in policies}
+    assert found == {logical_id: [] for logical_id in found}
+
+
+# What parliament's community auditors call permissions management, among the actions the project uses.
+PERMISSIONS_MANAGEMENT = {"iam:passrole", "lambda:addpermission", "lambda:removepermission"}
+
+
+def test_parliaments_community_auditors_flag_only_permissions_management(
+    templates: dict[str, dict[str, Any]],
+) -> None:
+    """The optional community auditors flag every iam:PassRole (and lambda:AddPermission) as managing
+    permissions, however it is scoped: the audit above checks that PassRole is limited to the
+    destination roles and to MediaPackage, and the Lambda permissions to the handler's own function.
+    Nothing else is flagged."""
+    for template in templates.values():
+        for logical_id, document in linted_policies(template):
+            used = {action.lower() for s in document["Statement"] for action in as_list(s["Action"])}
+            flagged = sorted(used & PERMISSIONS_MANAGEMENT)
+            expected = [("PERMISSIONS_MANAGEMENT_ACTIONS", str(flagged))] if flagged else []
+            assert parliament_findings(document, community=True) == expected, logical_id
