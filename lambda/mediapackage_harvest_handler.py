@@ -148,6 +148,13 @@ class HarvestJobResource(CfnResource):
             except Exception as error:  # never let answering crash the invocation (Lambda would retry)
                 logger.error({"message": "Could not answer CloudFormation", "error": type(error).__name__})
 
+    def generate_physical_id(self, event: Any) -> str:
+        """crhelper's id for a failed Create; ours where crhelper's fails (a StackId without ``/``)."""
+        try:
+            return str(super().generate_physical_id(event))
+        except (IndexError, KeyError, TypeError, AttributeError):
+            return _generated_id(event)
+
     def _put(self, url: str, body: dict[str, Any], _ssl_verify: object) -> None:
         remaining = getattr(self._context, "get_remaining_time_in_millis", lambda: 0)() / 1000
         put_answer(url, body, stop_at=time.monotonic() + remaining - SEND_DEADLINE_MARGIN_SECONDS)
