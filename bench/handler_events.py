@@ -1,5 +1,5 @@
 """Per-event handler time against the local AWS: the synthesized handler, warm, in one process (as a
-warm Lambda container runs it), answering through crhelper's HTTPS PUT to a loopback ResponseURL;
+warm Lambda container runs it), answering through the handler's HTTPS PUT to a loopback ResponseURL;
 the floor is one bare ``create_harvest_job`` call from the same process to the same endpoint.
 
 The parent (``per_event_times``) starts the local AWS and the ResponseURL server and issues the

@@ -404,11 +404,12 @@ def per_event(asset: Path, runs: int, report: Report) -> None:
     report.notes.append(
         "Per-event time: the synthesized handler imported once from its asset folder (a warm Lambda "
         "container), each event timed from `handler(event, context)` to its return, against the local "
-        "AWS (moto + harvest jobs) on loopback; it includes crhelper's answer, an HTTPS PUT on a new "
-        "TLS connection to a loopback ResponseURL. Delete makes no API call, so the Delete time is "
-        "about the cost of that answer; Create is the `CreateHarvestJob` call plus that answer. The "
-        "floor is the same `create_harvest_job` call made bare from the same process, without an "
-        "answer to send. Creates, Deletes and floor calls alternate."
+        "AWS (moto + harvest jobs) on loopback; it includes the handler's answer, an HTTPS PUT on a "
+        "new TLS connection (one TLS context per container) to a loopback ResponseURL. Delete makes "
+        "no API call, so the Delete time is about the cost of that answer; Create is the "
+        "`CreateHarvestJob` call plus that answer. The floor is the same `create_harvest_job` call "
+        "made bare from the same process, without an answer to send. Creates, Deletes and floor "
+        "calls alternate."
     )
 
 

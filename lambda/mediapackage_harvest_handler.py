@@ -15,23 +15,27 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import http.client
 import json
 import logging
 import os
 import random
+import ssl
 import string
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urlsplit
 
 import boto3
 import cdk_mediapackage_harvest_rules as rules
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from crhelper import CfnResource
-from crhelper.resource_helper import FAILED
+from crhelper.resource_helper import FAILED, SUCCESS
 
 if TYPE_CHECKING:
     from mypy_boto3_events import EventBridgeClient
@@ -51,6 +55,11 @@ class HarvestJobResource(CfnResource):
     rule may invoke the function through one permission the stack grants to every rule of this
     function's prefix, so no invocation edits the function's policy (concurrent edits of one
     policy fail, and a policy is limited to 20 KB). The rule is removed however the wait ends.
+
+    Answering: exactly one answer per invocation, through :func:`put_answer` (non-2xx is a
+    failure, retried with backoff until shortly before the deadline), never to the URL of an
+    earlier event; crhelper's timer answers FAILED ``TIMEOUT_ANSWER_SECONDS`` before the deadline
+    with a Reason that says what happened. Events that cannot be answered are logged and dropped.
     """
 
     pending: PendingWait | None = None
@@ -60,8 +69,13 @@ class HarvestJobResource(CfnResource):
     _context: Any
     _send_response: bool
     _sam_local: Any
+    _response_url: str
+    _timer: threading.Timer | None
 
     def __init__(self, **settings: Any) -> None:
+        # Held while an answer is decided and sent: the timer thread and the main thread race.
+        self._answer_lock = threading.RLock()
+        self._answered = False
         super().__init__(**settings)
         # Under ``sam local``, crhelper skips the poll set-up, and with it the answer; ours needs
         # none of crhelper's clients, and waits in the invocation like anywhere else.
@@ -69,7 +83,100 @@ class HarvestJobResource(CfnResource):
 
     def __call__(self, event: Any, context: Any) -> None:
         self.pending = None
-        super().__call__(event, context)
+        if self._start_invocation(event, context):
+            super().__call__(event, context)
+
+    def _start_invocation(self, event: Any, context: Any) -> bool:
+        """Forget the previous event, then drop or answer an event crhelper cannot handle.
+
+        crhelper answers an early failure (a missing key) with the state of the *previous*
+        invocation in a warm container, its ResponseURL included; here that state is replaced first.
+        True when crhelper should handle the event.
+        """
+        with self._answer_lock:
+            if self._timer is not None:  # an earlier invocation's timer must not answer this one
+                self._timer.cancel()
+                self._timer = None
+            self._answered = False
+            self._event = event if isinstance(event, dict) else {}
+            self._context = context
+            self._response_url = ""
+            self.Status, self.Reason, self.PhysicalResourceId, self.Data = SUCCESS, "", "", {}
+            self.StackId, self.RequestId, self.LogicalResourceId = (
+                _envelope_text(self._event, key) for key in _ENVELOPE_KEYS
+            )
+        self._log_setup(self._event, context)
+        unanswerable = response_url_problem(event)
+        if unanswerable:
+            logger.error({"message": f"Dropped an event that cannot be answered: {unanswerable}"})
+            return False
+        self._response_url = event["ResponseURL"]
+        problem = envelope_problem(event)
+        if problem is None:
+            return True
+        logger.error({"message": f"Malformed event: {problem}"})
+        if event.get("RequestType") == "Delete":
+            self._send()  # a Delete never fails, whatever else is wrong with it
+        else:
+            self._send(FAILED, reason(HarvestJobError(f"Malformed event: {problem}")))
+        return False
+
+    def _log_setup(self, event: Mapping[str, Any], context: Any) -> None:
+        """crhelper's JSON log fields from the event, tolerating absent keys and ``%``."""
+        fields = {
+            key: _envelope_text(event, key).replace("%", "%%") for key in ("RequestType", *_ENVELOPE_KEYS)
+        }
+        cast(Any, super())._log_setup(fields, context)
+
+    def _send(
+        self,
+        status: str | None = None,
+        reason: str = "",
+        send_response: Callable[[str, dict[str, Any], object], None] | None = None,
+    ) -> None:
+        """crhelper's answer (its body), at most once per invocation, through :func:`put_answer`."""
+        with self._answer_lock:
+            if self._answered:
+                logger.warning(
+                    {"message": "This event was answered already; not answering again", "status": status}
+                )
+                return
+            self._answered = True
+            if not (isinstance(self.PhysicalResourceId, str) and self.PhysicalResourceId):
+                # CloudFormation rejects an answer without one (a timeout during Create, say).
+                given = self._event.get("PhysicalResourceId")
+                self.PhysicalResourceId = (
+                    given if isinstance(given, str) and given else _generated_id(self._event)
+                )
+            try:
+                cast(Any, super())._send(status, reason, send_response=send_response or self._put)
+            except Exception as error:  # never let answering crash the invocation (Lambda would retry)
+                logger.error({"message": "Could not answer CloudFormation", "error": type(error).__name__})
+
+    def generate_physical_id(self, event: Any) -> str:
+        """crhelper's id for a failed Create; ours where crhelper's fails (a StackId without ``/``)."""
+        try:
+            return str(super().generate_physical_id(event))
+        except (IndexError, KeyError, TypeError, AttributeError):
+            return _generated_id(event)
+
+    def _put(self, url: str, body: dict[str, Any], _ssl_verify: object) -> None:
+        remaining = getattr(self._context, "get_remaining_time_in_millis", lambda: 0)() / 1000
+        put_answer(url, body, stop_at=time.monotonic() + remaining - SEND_DEADLINE_MARGIN_SECONDS)
+
+    def _set_timeout(self) -> None:
+        """crhelper's timer, started earlier than its 0.5 s before the deadline: time for retries."""
+        remaining = self._context.get_remaining_time_in_millis() / 1000
+        lead = min(TIMEOUT_ANSWER_SECONDS, remaining / 4)
+        self._timer = threading.Timer(max(0.0, remaining - lead), self._timeout)
+        self._timer.start()
+
+    def _timeout(self) -> None:
+        with self._answer_lock:
+            if threading.current_thread() is not self._timer:
+                return  # the timer of an earlier invocation, which ended without cancelling it in time
+            logger.error({"message": "The function is about to time out: answering FAILED"})
+            self._send(FAILED, timeout_reason(self._event, self._context))
 
     def _polling_init(self, event: dict[str, Any]) -> None:
         if POLL_KEY in event:  # crhelper's scheduled poll: answer, and clean up, once done
@@ -804,6 +911,136 @@ def _events_client() -> EventBridgeClient:
     return boto3.client("events", config=config)
 
 
+#: Seconds before the Lambda deadline at which crhelper's timer answers FAILED (at most a quarter
+#: of the invocation's time); crhelper's own 0.5 s leaves no room to retry that answer.
+TIMEOUT_ANSWER_SECONDS = 3.0
+#: Answering stops trying this long before the deadline, so the invocation ends by itself.
+SEND_DEADLINE_MARGIN_SECONDS = 0.1
+#: One PUT's socket timeout, and the exponential backoff (full jitter) between PUTs.
+SEND_ATTEMPT_TIMEOUT_SECONDS = 5.0
+SEND_BACKOFF_BASE_SECONDS = 0.2
+SEND_BACKOFF_MAX_SECONDS = 5.0
+#: What every CloudFormation event carries besides RequestType and ResponseURL.
+_ENVELOPE_KEYS = ("StackId", "RequestId", "LogicalResourceId")
+_REQUEST_TYPES = ("Create", "Update", "Delete")
+
+
+def _envelope_text(event: Mapping[str, Any], key: str) -> str:
+    value = event.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def response_url_problem(event: object) -> str | None:
+    """Why an event cannot be answered at all (never quoting the URL, a credential), or None."""
+    if not isinstance(event, dict):
+        return f"the event is a {type(event).__name__}, not an object"
+    url = event.get("ResponseURL")
+    if not isinstance(url, str):
+        return "it has no ResponseURL" if url is None else f"its ResponseURL is a {type(url).__name__}"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme != "https"
+        or not parts.hostname
+        or not url.isascii()
+        or not url.isprintable()
+        or " " in url
+    ):
+        return "its ResponseURL is not an https URL"
+    return None
+
+
+def envelope_problem(event: Mapping[str, Any]) -> str | None:
+    """What is missing or wrong among the keys every CloudFormation event has, or None."""
+    problems = []
+    request_type = event.get("RequestType")
+    if request_type not in _REQUEST_TYPES:
+        shown = f"{request_type!r:.40}" if "RequestType" in event else "missing"
+        problems.append(f"RequestType {shown} is not one of {', '.join(_REQUEST_TYPES)}")
+    for key in _ENVELOPE_KEYS:
+        value = event.get(key)
+        if key not in event:
+            problems.append(f"{key} is missing")
+        elif not isinstance(value, str):
+            problems.append(f"{key} is a {type(value).__name__}; expected a string")
+        elif not value:
+            problems.append(f"{key} is empty")
+    return "; ".join(problems) or None
+
+
+def timeout_reason(event: Mapping[str, Any], context: object) -> str:
+    """The Reason sent when the function is about to run out of time."""
+    request_type = _envelope_text(event, "RequestType") or "request"
+    function = getattr(context, "function_name", "") or "the handler function"
+    return reason(
+        HarvestJobError(
+            f"Timed out: the handler ran out of time during this {request_type} (MediaPackage slow, "
+            f"throttled or unreachable?). Retry the deployment; the log group of {function} shows "
+            "the last step"
+        )
+    )
+
+
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One TLS context per container: crhelper builds one per answer, loading the CA bundle each time."""
+    return ssl.create_default_context()
+
+
+def put_answer(url: str, body: Mapping[str, Any], *, stop_at: float) -> bool:
+    """PUT crhelper's answer body to the ResponseURL; True once CloudFormation's S3 took it (2xx).
+
+    Connection errors, 408, 429 and 5xx are retried with exponential backoff and full jitter until
+    ``stop_at`` (a ``time.monotonic()`` instant); another status ends at once (a 403 stays a 403).
+    The URL is a credential: only its host is ever logged.
+    """
+    payload = json.dumps(body, default=str)  # ASCII, as crhelper sends it
+    parts = urlsplit(url)
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    headers = {"content-type": "", "content-length": str(len(payload))}
+    attempts, problem = 0, "no time left"
+    while (timeout := min(SEND_ATTEMPT_TIMEOUT_SECONDS, stop_at - time.monotonic())) > 0:
+        attempts += 1
+        connection = http.client.HTTPSConnection(parts.netloc, timeout=timeout, context=_ssl_context())
+        try:
+            connection.request("PUT", target, body=payload, headers=headers)
+            status = connection.getresponse().status
+        except OSError as error:  # refused, reset, timed out, TLS: messages without the URL
+            problem = f"{type(error).__name__}: {error}"
+        except http.client.HTTPException as error:
+            problem = type(error).__name__
+        else:
+            if 200 <= status < 300:
+                logger.info(
+                    {"message": "Answered CloudFormation", "status": body.get("Status"), "attempts": attempts}
+                )
+                return True
+            problem = f"HTTP {status}"
+            if status < 500 and status not in (408, 429):
+                break
+        finally:
+            connection.close()
+        ceiling = min(SEND_BACKOFF_MAX_SECONDS, SEND_BACKOFF_BASE_SECONDS * 2 ** (attempts - 1))
+        pause = random.uniform(0, ceiling)  # noqa: S311 - jitter, not cryptography
+        if time.monotonic() + pause >= stop_at:
+            break
+        time.sleep(pause)
+    logger.error(
+        {
+            "message": "Could not answer CloudFormation; it will wait for its timeout",
+            "host": parts.hostname,
+            "status": body.get("Status"),
+            "attempts": attempts,
+            "lastProblem": problem,
+        }
+    )
+    return False
+
+
 def reason(error: BaseException) -> str:
     """The Reason for a FAILED answer: the useful part first, cut to what crhelper keeps whole."""
     if isinstance(error, HarvestJobError):
@@ -886,6 +1123,6 @@ def delete(event: Mapping[str, Any], _context: object) -> None:
     )
 
 
-def handler(event: dict[str, Any], context: object) -> None:
-    """The Lambda entry point."""
+def handler(event: Any, context: object) -> None:
+    """The Lambda entry point: any event, answered once or, when it has no ResponseURL, logged."""
     helper(event, context)

@@ -268,8 +268,9 @@ class Assembly:
     def function(self, logical_id: str, environment: Mapping[str, str], *, max_timeout_ms: int) -> Function:
         """The Lambda function behind a custom resource's ServiceToken, run locally from the asset.
 
-        Its timeout is the template's, capped at ``max_timeout_ms``: crhelper retries a response it
-        cannot send forever, so a broken ResponseURL must end in seconds, not in the function's minutes.
+        Its timeout is the template's, capped at ``max_timeout_ms``: the handler retries an answer it
+        cannot send until shortly before its deadline, so a broken ResponseURL must end in seconds, not
+        in the function's minutes.
         """
         function_id = self.template["Resources"][logical_id]["Properties"]["ServiceToken"]["Fn::GetAtt"][0]
         settings = self.template["Resources"][function_id]["Properties"]

@@ -10,7 +10,7 @@ import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, cast
 
 import aws_cdk as cdk
@@ -447,14 +447,21 @@ def test_synthesized_properties_are_what_the_handler_accepts(three_jobs: ThreeJo
 
 
 NAIVE = datetime(2025, 3, 1, 10, 0)
+LETTERS = "letters, digits, '_' and '-'"
 
 
 @pytest.mark.parametrize(
     ("props", "expected"),
     [
-        pytest.param({"end_time": START}, ["end_time", START, "start_time"], id="end-equals-start"),
         pytest.param(
-            {"end_time": "2025-03-01T09:59:59Z"}, ["end_time", "2025-03-01T09:59:59Z"], id="end-before-start"
+            {"end_time": START},
+            ["end_time", START, "start_time", "expected the window to end"],
+            id="end-equals-start",
+        ),
+        pytest.param(
+            {"end_time": "2025-03-01T09:59:59Z"},
+            ["end_time", "2025-03-01T09:59:59Z", "expected the window to end after it starts"],
+            id="end-before-start",
         ),
         pytest.param(
             {"end_time": "2025-03-02T10:00:01Z"},
@@ -462,7 +469,9 @@ NAIVE = datetime(2025, 3, 1, 10, 0)
             id="over-24h",
         ),
         pytest.param(
-            {"start_time": NAIVE}, ["start_time", "2025-03-01 10:00:00", "time zone"], id="naive-datetime"
+            {"start_time": NAIVE},
+            ["start_time", "2025-03-01 10:00:00", "time zone", "expected a UTC offset"],
+            id="naive-datetime",
         ),
         pytest.param(
             {"end_time": datetime(2025, 3, 1, 10, 30)},
@@ -474,26 +483,38 @@ NAIVE = datetime(2025, 3, 1, 10, 0)
             ["start_time", "'2025-03-01T10:00:00'", "time zone"],
             id="naive-str",
         ),
-        pytest.param({"end_time": "yesterday"}, ["end_time", "'yesterday'", "ISO-8601"], id="unparsable"),
-        pytest.param({"start_time": ""}, ["start_time", "''"], id="empty-time"),
-        pytest.param({"harvest_job_id": "clip 1"}, ["harvest_job_id", "'clip 1'"], id="id-space"),
-        pytest.param({"harvest_job_id": "clips/1"}, ["harvest_job_id", "'clips/1'"], id="id-slash"),
-        pytest.param({"harvest_job_id": "clip-ü"}, ["harvest_job_id", "'clip-ü'"], id="id-non-ascii"),
+        pytest.param(
+            {"end_time": "yesterday"},
+            ["end_time", "'yesterday'", "ISO-8601", "expected e.g."],
+            id="unparsable",
+        ),
+        pytest.param({"start_time": ""}, ["start_time", "''", "expected e.g."], id="empty-time"),
+        pytest.param({"harvest_job_id": "clip 1"}, ["harvest_job_id", "'clip 1'", LETTERS], id="id-space"),
+        pytest.param({"harvest_job_id": "clips/1"}, ["harvest_job_id", "'clips/1'", LETTERS], id="id-slash"),
+        pytest.param(
+            {"harvest_job_id": "clip-ü"}, ["harvest_job_id", "'clip-ü'", LETTERS], id="id-non-ascii"
+        ),
         pytest.param({"harvest_job_id": "a" * 65}, ["harvest_job_id", "a" * 65, "64"], id="id-65-chars"),
-        pytest.param({"harvest_job_id": ""}, ["harvest_job_id", "empty"], id="id-empty"),
-        pytest.param({"origin_endpoint_id": ""}, ["origin_endpoint_id", "empty"], id="endpoint-empty"),
+        pytest.param({"harvest_job_id": ""}, ["harvest_job_id", "empty", LETTERS], id="id-empty"),
+        pytest.param(
+            {"origin_endpoint_id": ""}, ["origin_endpoint_id", "empty", LETTERS], id="endpoint-empty"
+        ),
         pytest.param(
             {"origin_endpoint_id": "my endpoint!"},
-            ["origin_endpoint_id", "'my endpoint!'"],
+            ["origin_endpoint_id", "'my endpoint!'", LETTERS],
             id="endpoint-chars",
         ),
-        pytest.param({"manifest_key": ""}, ["manifest_key", "empty"], id="key-empty"),
+        pytest.param({"manifest_key": ""}, ["manifest_key", "empty", "expected the S3 key"], id="key-empty"),
         pytest.param(
             {"manifest_key": "/clips/index.m3u8"},
             ["manifest_key", "'/clips/index.m3u8'", "'/'"],
             id="key-slash",
         ),
-        pytest.param({"manifest_key": "k" * 1025}, ["manifest_key", "1025 bytes"], id="key-1025-bytes"),
+        pytest.param(
+            {"manifest_key": "k" * 1025},
+            ["manifest_key", "1025 bytes", "expected at most 1024"],
+            id="key-1025-bytes",
+        ),
         pytest.param({"manifest_key": "é" * 513}, ["manifest_key", "1026 bytes", "'éé"], id="key-multibyte"),
     ],
 )
@@ -507,6 +528,34 @@ def test_invalid_props_raise_value_error_naming_prop_and_value(
     for fragment in expected:
         assert fragment in message
     assert message.startswith(expected[0])
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        pytest.param("origin_endpoint_id", 12, "expected a string", id="endpoint-number"),
+        pytest.param("origin_endpoint_id", None, "expected a string", id="endpoint-none"),
+        pytest.param("start_time", 1_740_823_200, "expected an ISO-8601 string", id="start-epoch-number"),
+        pytest.param("end_time", date(2025, 3, 1), "or a timezone-aware datetime", id="end-date"),
+        pytest.param("start_time", None, "expected an ISO-8601 string", id="start-none"),
+        pytest.param("manifest_key", 5, "expected a string", id="key-number"),
+        pytest.param("harvest_job_id", 5, "expected a string", id="id-number"),
+        pytest.param("destination_bucket", "my-bucket", "expected an s3.IBucket", id="bucket-name"),
+        pytest.param("destination_bucket", None, "expected an s3.IBucket", id="bucket-none"),
+        pytest.param("destination_role", GIVEN_ROLE_ARN, "expected an iam.IRole", id="role-arn"),
+        pytest.param("destination_role", "harvest-writer", "expected an iam.IRole", id="role-name"),
+    ],
+)
+def test_props_of_the_wrong_type_name_the_prop_the_value_and_the_type_expected(
+    name: str, value: Any, expected: str
+) -> None:
+    stack = new_stack()
+    with pytest.raises((TypeError, ValueError)) as caught:
+        add_job(stack, **{name: value})
+    message = str(caught.value)
+    assert message.startswith(f"{name}: {value!r}")
+    assert f"is a {type(value).__name__}" in message
+    assert expected in message
 
 
 @pytest.mark.parametrize(
@@ -601,6 +650,35 @@ def test_token_inside_a_manifest_key_passes_through() -> None:
             }
         },
     )
+
+
+def test_tokens_inside_strings_and_references_by_token_pass_through_unparsed() -> None:
+    stack = new_stack()
+    hour = cdk.CfnParameter(stack, "Hour", type="String").value_as_string
+    name = cdk.CfnParameter(stack, "Name", type="String").value_as_string
+    role_arn = cdk.CfnParameter(stack, "RoleArn", type="String").value_as_string
+    add_job(
+        stack,
+        # Unparsable and reversed once resolved as they stand: a token is never parsed.
+        start_time=f"2025-03-01T{hour}:30:00Z",
+        end_time=f"{hour}",
+        origin_endpoint_id=f"endpoint {name}",
+        harvest_job_id=f"clip/{name}",
+        destination_bucket=s3.Bucket.from_bucket_name(stack, "Imported", name),
+        destination_role=iam.Role.from_role_arn(stack, "Role", role_arn),
+    )
+    template = Template.from_stack(stack)
+    template.has_resource_properties(
+        RESOURCE_TYPE,
+        {
+            "StartTime": {"Fn::Join": ["", ["2025-03-01T", stack.resolve(hour), ":30:00Z"]]},
+            "EndTime": stack.resolve(hour),
+            "OriginEndpointId": {"Fn::Join": ["", ["endpoint ", stack.resolve(name)]]},
+            "Id": {"Fn::Join": ["", ["clip/", stack.resolve(name)]]},
+            "S3Destination": {"BucketName": stack.resolve(name), "RoleArn": stack.resolve(role_arn)},
+        },
+    )
+    Annotations.from_stack(stack).has_no_warning("*", Match.any_value())
 
 
 def test_concrete_time_is_checked_when_the_other_is_a_token() -> None:

@@ -1,6 +1,6 @@
 """The handler through crhelper's real entry point, with botocore's Stubber checking every request
 against the MediaPackage service model. The answer CloudFormation would receive is captured from
-crhelper's own ``_send`` (only the final HTTPS PUT is replaced)."""
+crhelper's own ``_send`` (only the final HTTPS PUT, ``put_answer``, is replaced)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ import cdk_mediapackage_harvest_rules as rules
 import mediapackage_harvest_handler as handler
 import pytest
 from botocore.stub import Stubber
-from crhelper import CfnResource
 
 STACK_ID = (
     "arn:aws:cloudformation:us-east-1:123456789012:stack/HarvestStack/5b3cc1a0-cd2b-11f0-8c5e-0affd1b2c3d4"
@@ -123,18 +122,16 @@ GENERATED_ID = rules.generated_harvest_job_id(STACK_ID, LOGICAL_ID, "c0ffee00-00
 
 @pytest.fixture
 def answers(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
-    """Every body crhelper sends to the ResponseURL, built by crhelper's own ``_send``."""
+    """Every body crhelper's ``_send`` builds for the ResponseURL (only the HTTPS PUT is replaced)."""
     sent: list[dict[str, Any]] = []
-    original = cast(Any, CfnResource)._send
 
-    def send(self: CfnResource, status: Any = None, reason: str = "", send_response: Any = None) -> None:
-        def record(url: str, body: dict[str, Any], _ssl_verify: Any) -> None:
-            assert url == RESPONSE_URL
-            sent.append(json.loads(json.dumps(body)))
+    def record(url: str, body: dict[str, Any], *, stop_at: float) -> bool:
+        assert url == RESPONSE_URL
+        assert stop_at > time.monotonic()
+        sent.append(json.loads(json.dumps(body)))
+        return True
 
-        original(self, status, reason, send_response=record)
-
-    monkeypatch.setattr(CfnResource, "_send", send)
+    monkeypatch.setattr(handler, "put_answer", record)
     return sent
 
 

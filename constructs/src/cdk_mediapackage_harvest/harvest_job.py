@@ -120,6 +120,19 @@ class HarvestJob(Construct):
                 Annotations.of(self).add_warning_v2("cdk-mediapackage-harvest:manifestKeyExtension", warning)
         if harvest_job_id is not None and not Token.is_unresolved(harvest_job_id):
             rules.check_identifier("harvest_job_id", harvest_job_id)
+        _check_reference(
+            "destination_bucket",
+            destination_bucket,
+            ("bucket_name", "arn_for_objects"),
+            "an s3.IBucket, e.g. s3.Bucket.from_bucket_name(self, 'Clips', 'my-bucket')",
+        )
+        if destination_role is not None:
+            _check_reference(
+                "destination_role",
+                destination_role,
+                ("role_arn", "grant_pass_role"),
+                "an iam.IRole, e.g. iam.Role.from_role_arn(self, 'HarvestRole', role_arn)",
+            )
 
         role = destination_role or _destination_role(destination_bucket)
         provider = HarvestJobProvider.of(self)
@@ -266,6 +279,13 @@ def _checked_time(name: str, value: str | datetime) -> str | datetime:
     if isinstance(value, str) and Token.is_unresolved(value):
         return value
     return rules.parse_time(name, value)
+
+
+def _check_reference(name: str, value: object, attributes: tuple[str, ...], expected: str) -> None:
+    """An object reference where an ARN or a name is easy to pass by mistake (jsii interfaces are
+    not runtime-checkable protocols, so the check is on what the construct uses)."""
+    if not all(hasattr(value, attribute) for attribute in attributes):
+        raise TypeError(f"{name}: {value!r} is a {type(value).__name__}; expected {expected}")
 
 
 def _destination_role(bucket: s3.IBucket) -> iam.IRole:

@@ -1,0 +1,404 @@
+"""Property-based: thousands of generated events through the real ``helper`` and the local MediaPackage.
+
+Each event starts as a valid Create, Update or Delete and gets up to three mutations: keys dropped or
+added, values of the wrong type, empty, huge or unicode strings, an unknown RequestType, no
+ResourceProperties, bad times, bad ids, no usable ResponseURL. Each mutation says which names a
+FAILED Reason must mention. For every event: exactly one answer, to that event's own URL (none when
+it has no usable URL, and then a log line); a FAILED answer names one of the culprits; every Delete
+succeeds; nothing raises; no log line holds the URL's signature or fails to format.
+
+Only the HTTPS PUT is replaced (``put_answer``, by a recorder); MediaPackage is the local endpoint.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import json
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import cdk_mediapackage_harvest_rules as rules
+import mediapackage_harvest_handler as handler
+import pytest
+from botocore.config import Config
+from conftest import LocalSetup, iso, recent_window
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from local_aws.server import LocalAws
+
+EXAMPLES = 2000
+ENVELOPE_KEYS = ("RequestType", "StackId", "RequestId", "LogicalResourceId")
+#: Keys an added key must not be: CloudFormation's own. Nor may it start with CrHelper or HarvestJob,
+#: the poller's keys (crhelper's polling protocol), which CloudFormation never sends.
+RESERVED_KEYS = {
+    *ENVELOPE_KEYS,
+    "ResponseURL",
+    "ResourceType",
+    "ServiceToken",
+    "ResourceProperties",
+    "OldResourceProperties",
+    "PhysicalResourceId",
+}
+KNOWN_PROPERTIES = {*handler._PROPERTY_KEYS}
+REQUIRED_PROPERTIES = ("OriginEndpointId", "StartTime", "EndTime", "S3Destination")
+DESTINATION_KEYS = ("BucketName", "ManifestKey", "RoleArn")
+#: One window for every event: two events that generate the same job Id (hypothesis reuses ids
+#: such as "0") then ask for the same harvest, which is adopted, not refused as a different one.
+WINDOW = recent_window()
+
+
+def huge(alphabet: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    """A long string made cheaply (hypothesis keeps each example's data small)."""
+    return st.builds(lambda chunk, times: chunk * times, alphabet, st.integers(200, 3000))
+
+
+TEXT = st.one_of(st.text(max_size=30), huge(st.text(min_size=1, max_size=3)))
+SHORT_TEXT = st.text(min_size=1, max_size=300)  # CloudFormation's own values are short
+SOME_VALUE = st.one_of(
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
+)
+NOT_A_STRING = st.one_of(st.none(), SOME_VALUE)
+NOT_AN_OBJECT = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=10))
+
+
+def _not_a_time(text: str) -> bool:
+    try:
+        rules.parse_time("t", text)
+    except rules.HarvestRuleError:
+        return True
+    return False
+
+
+@dataclass
+class Case:
+    event: Any
+    culprits: list[str] = field(default_factory=list)
+    answerable: bool = True
+
+
+Mutation = Callable[[Case, st.DataObject], None]
+
+
+def drop_envelope(case: Case, data: st.DataObject) -> None:
+    key = data.draw(st.sampled_from(ENVELOPE_KEYS))
+    case.event.pop(key, None)
+    case.culprits.append(key)
+
+
+def spoil_envelope(case: Case, data: st.DataObject) -> None:
+    key = data.draw(st.sampled_from(ENVELOPE_KEYS))
+    case.event[key] = data.draw(st.one_of(NOT_A_STRING, st.just("")))
+    case.culprits.append(key)
+
+
+def unknown_request_type(case: Case, data: st.DataObject) -> None:
+    case.event["RequestType"] = data.draw(
+        TEXT.filter(lambda text: text not in ("Create", "Update", "Delete"))
+    )
+    case.culprits.append("RequestType")
+
+
+def odd_envelope_text(case: Case, data: st.DataObject) -> None:
+    """Unicode and odd characters in the ids CloudFormation sends: not a problem in itself."""
+    key = data.draw(st.sampled_from(("StackId", "RequestId", "LogicalResourceId")))
+    if key not in case.culprits:  # keep an earlier mutation's problem
+        case.event[key] = data.draw(SHORT_TEXT)
+
+
+def extra_event_key(case: Case, data: st.DataObject) -> None:
+    key = data.draw(
+        st.text(max_size=20).filter(
+            lambda text: text not in RESERVED_KEYS and not text.startswith(("CrHelper", "HarvestJob"))
+        )
+    )
+    case.event[key] = data.draw(st.one_of(NOT_A_STRING, TEXT))
+
+
+def no_response_url(case: Case, data: st.DataObject) -> None:
+    choice = data.draw(st.sampled_from(["drop", "junk", "text"]))
+    if choice == "drop":
+        case.event.pop("ResponseURL", None)
+    elif choice == "junk":
+        case.event["ResponseURL"] = data.draw(SOME_VALUE)
+    else:
+        case.event["ResponseURL"] = data.draw(TEXT.filter(lambda text: not text.startswith("https://")))
+    case.answerable = False
+
+
+def no_properties(case: Case, data: st.DataObject) -> None:
+    if data.draw(st.booleans()):
+        case.event.pop("ResourceProperties", None)
+    else:
+        case.event["ResourceProperties"] = data.draw(NOT_AN_OBJECT)
+    case.culprits.append("ResourceProperties")
+
+
+def _properties(case: Case) -> dict[str, Any] | None:
+    properties = case.event.get("ResourceProperties")
+    return properties if isinstance(properties, dict) else None
+
+
+def _destination(case: Case) -> dict[str, Any] | None:
+    properties = _properties(case)
+    destination = properties and properties.get("S3Destination")
+    return destination if isinstance(destination, dict) else None
+
+
+def drop_property(case: Case, data: st.DataObject) -> None:
+    properties, destination = _properties(case), _destination(case)
+    key = data.draw(st.sampled_from(REQUIRED_PROPERTIES + DESTINATION_KEYS))
+    target = destination if key in DESTINATION_KEYS else properties
+    if target is not None and key in target:
+        del target[key]
+        case.culprits.append(key)
+
+
+def bad_property_value(case: Case, data: st.DataObject) -> None:
+    """A value that breaks its property's rule: wrong type, empty, bad characters, too long, unknown."""
+    properties, destination = _properties(case), _destination(case)
+    if properties is None:
+        return
+    key = data.draw(
+        st.sampled_from(
+            [
+                "OriginEndpointId",
+                "StartTime",
+                "EndTime",
+                "S3Destination",
+                "Id",
+                "WaitForCompletion",
+                "CompletionTimeout",
+                *DESTINATION_KEYS,
+            ]
+        )
+    )
+    bad_texts = {
+        "OriginEndpointId": TEXT.filter(lambda text: text != properties.get("OriginEndpointId")),
+        "StartTime": TEXT.filter(_not_a_time),
+        "EndTime": TEXT.filter(_not_a_time),
+        "S3Destination": st.nothing(),
+        "Id": st.one_of(
+            st.just(""),
+            st.text(min_size=65, max_size=80, alphabet="abc_-1"),
+            st.text(max_size=20).filter(lambda text: not rules._ID_PATTERN.fullmatch(text)),
+        ),
+        "WaitForCompletion": TEXT.filter(lambda text: text not in ("true", "false")),
+        "CompletionTimeout": TEXT.filter(lambda text: not (text.isascii() and text.isdigit())),
+        # Short: a huge bucket name would make the answer too long, which the Reason blames on the key.
+        "BucketName": st.text(max_size=100).filter(lambda text: text != "harvest-clips"),
+        "ManifestKey": st.one_of(
+            st.just(""),
+            st.text(max_size=20).map(lambda text: "/" + text),
+            st.integers(513, 3000).map(lambda n: "\u00e9" * n),  # over 1024 bytes of UTF-8
+        ),
+        "RoleArn": TEXT.filter(lambda text: not text.endswith("harvest-role")),
+    }
+    # An absent Id is allowed (None), and S3Destination is the one object.
+    wrong_type: st.SearchStrategy[Any] = {"Id": SOME_VALUE, "S3Destination": NOT_AN_OBJECT}.get(
+        key, NOT_A_STRING
+    )
+    value = data.draw(st.one_of(wrong_type, bad_texts[key]))
+    if key in DESTINATION_KEYS:
+        if destination is None:
+            return
+        destination[key] = value
+    else:
+        properties[key] = value
+    case.culprits.append(key)
+
+
+def bad_window(case: Case, data: st.DataObject) -> None:
+    properties = _properties(case)
+    if properties is None:
+        return
+    now = datetime.now(UTC).replace(microsecond=0)
+    start, end = WINDOW
+    windows = [
+        (end, start),  # reversed
+        (start, start),  # empty
+        (iso(now - timedelta(days=2)), end),  # over 24 hours
+        (iso(now + timedelta(hours=1)), iso(now + timedelta(hours=2))),  # not ended
+        (iso(now - timedelta(days=3)), iso(now - timedelta(days=3) + timedelta(minutes=5))),  # no startover
+        ("2026-11-28T10:00:00", "2026-11-28T10:30:00"),  # no time zone
+    ]
+    properties["StartTime"], properties["EndTime"] = data.draw(st.sampled_from(windows))
+    case.culprits += ["StartTime", "EndTime"]
+
+
+def unknown_property(case: Case, data: st.DataObject) -> None:
+    destination = _destination(case) if data.draw(st.booleans()) else None
+    target = destination if destination is not None else _properties(case)
+    if target is None:
+        return
+    known = DESTINATION_KEYS if destination is not None else KNOWN_PROPERTIES
+    key = data.draw(st.one_of(st.text(max_size=20), huge(st.characters())).filter(lambda k: k not in known))
+    target[key] = data.draw(st.one_of(NOT_A_STRING, TEXT))
+    case.culprits.append(key)
+
+
+def odd_old_state(case: Case, data: st.DataObject) -> None:
+    """Update and Delete ids and old properties of any shape: never a reason to fail."""
+    if data.draw(st.booleans()):
+        case.event["PhysicalResourceId"] = data.draw(st.one_of(NOT_A_STRING, st.text(max_size=100)))
+    else:
+        case.event["OldResourceProperties"] = data.draw(st.one_of(NOT_A_STRING, TEXT))
+
+
+MUTATIONS: list[Mutation] = [
+    drop_envelope,
+    spoil_envelope,
+    unknown_request_type,
+    odd_envelope_text,
+    extra_event_key,
+    no_response_url,
+    no_properties,
+    drop_property,
+    bad_property_value,
+    bad_window,
+    unknown_property,
+    odd_old_state,
+]
+
+
+class Context:
+    function_name = "HarvestStack-Handler"
+    aws_request_id = "hypothesis"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 300_000
+
+
+class Capture(logging.StreamHandler[io.StringIO]):
+    """The root logger's output, as CloudWatch would hold it; a record that fails to format is kept."""
+
+    def __init__(self) -> None:
+        super().__init__(io.StringIO())
+        self.failures: list[str] = []
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 - logging's name
+        self.failures.append(str(record.msg)[:200])
+
+
+@pytest.fixture
+def capture() -> Iterator[Capture]:
+    capture = Capture()
+    logging.getLogger().addHandler(capture)
+    try:
+        yield capture
+    finally:
+        logging.getLogger().removeHandler(capture)
+
+
+@pytest.fixture
+def local_client(aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The handler's MediaPackage client, on the local endpoint."""
+    aws.harvest.completion_delay = 0  # jobs finish at once: the quota of running jobs never fills
+    client = boto3.client(
+        "mediapackage",
+        region_name=aws.region,
+        endpoint_url=aws.endpoint_url,
+        config=Config(retries={"mode": "standard", "total_max_attempts": 2}),
+    )
+    monkeypatch.setattr(handler, "mediapackage_client", lambda: client)
+
+
+@pytest.mark.usefixtures("local_client")
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_every_event_gets_exactly_one_answer_that_names_its_problem(
+    data: st.DataObject, setup: LocalSetup, capture: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    def record(url: str, body: dict[str, Any], *, stop_at: float) -> bool:
+        sent.append((url, json.loads(json.dumps(body))))
+        return True
+
+    monkeypatch.setattr(handler, "put_answer", record)
+    case = Case(valid_event(data.draw(st.sampled_from(["Create", "Update", "Delete"])), setup, data))
+    for mutation in data.draw(st.lists(st.sampled_from(MUTATIONS), max_size=3)):
+        mutation(case, data)
+    if data.draw(st.integers(0, 50)) == 0:
+        case = Case(data.draw(NOT_AN_OBJECT), answerable=False)
+    url = case.event.get("ResponseURL") if isinstance(case.event, dict) else None
+    logged = capture.stream.tell()
+
+    handler.handler(case.event, Context())
+
+    logs = capture.stream.getvalue()[logged:]
+    assert capture.failures == []
+    if isinstance(url, str) and "Signature=" in url:
+        assert url.rsplit("Signature=", 1)[1] not in logs
+    kind = case.event.get("RequestType") if isinstance(case.event, dict) else None
+    event("dropped" if not case.answerable else kind if kind in ("Create", "Update", "Delete") else "other")
+    if not case.answerable:
+        assert sent == []
+        assert "Dropped an event that cannot be answered" in logs
+        return
+    ((answered_url, body),) = sent
+    assert answered_url == url
+    for key in ("StackId", "RequestId", "LogicalResourceId"):
+        echoed = case.event.get(key)
+        assert body[key] == (echoed if isinstance(echoed, str) else "")
+    assert isinstance(body["PhysicalResourceId"], str)
+    assert body["PhysicalResourceId"]
+    assert len(body["Reason"]) <= handler.MAX_REASON_LENGTH
+    event(f"answered {body['Status']}")
+    if case.event.get("RequestType") == "Delete":
+        assert body["Status"] == "SUCCESS", body["Reason"]
+    elif case.culprits:
+        assert body["Status"] == "FAILED", case.culprits
+        assert any(culprit[:30] in body["Reason"] for culprit in case.culprits), (case.culprits, body)
+    else:
+        assert body["Status"] == "SUCCESS", body["Reason"]
+        if case.event["RequestType"] == "Create":
+            assert body["Data"]["Id"] == body["PhysicalResourceId"]
+
+
+def valid_event(request_type: str, setup: LocalSetup, data: st.DataObject) -> dict[str, Any]:
+    start, end = WINDOW
+    properties: dict[str, Any] = {
+        "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:HarvestStack-Handler",
+        "OriginEndpointId": setup.endpoint_id,
+        "StartTime": start,
+        "EndTime": end,
+        "S3Destination": {
+            "BucketName": setup.bucket,
+            "ManifestKey": "clips/final/index.m3u8",
+            "RoleArn": setup.role_arn,
+        },
+    }
+    request_id = str(uuid.uuid4())
+    event: dict[str, Any] = {
+        "RequestType": request_type,
+        "ServiceToken": properties["ServiceToken"],
+        "ResponseURL": "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/"
+        f"stack%7CHarvestJob%7C{request_id}?X-Amz-Expires=7200&X-Amz-Signature={uuid.uuid4().hex}",
+        "StackId": f"arn:aws:cloudformation:us-east-1:123456789012:stack/HarvestStack/{uuid.uuid4()}",
+        "RequestId": request_id,
+        "LogicalResourceId": "HarvestJob4AD607F3",
+        "ResourceType": "Custom::MediaPackageHarvestJob",
+        "ResourceProperties": properties,
+    }
+    if request_type != "Create":
+        event["PhysicalResourceId"] = f"HarvestStack-HarvestJob-{uuid.uuid4().hex[:12]}"
+    if request_type == "Update":
+        old_end = end if data.draw(st.booleans()) else iso(datetime.now(UTC) - timedelta(minutes=2))
+        # A copy: mutations of the new properties must not reach the old ones.
+        event["OldResourceProperties"] = {**copy.deepcopy(properties), "EndTime": old_end}
+    return event
