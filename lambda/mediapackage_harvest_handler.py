@@ -179,6 +179,12 @@ class HarvestJobResource(CfnResource):
             self._send(FAILED, timeout_reason(self._event, self._context))
 
     def _polling_init(self, event: dict[str, Any]) -> None:
+        if self._answered:
+            # The timer answered FAILED while the work went on: no poller may answer again, so
+            # none is set up, and a scheduled poll's rule is removed.
+            if POLL_KEY in event:
+                self._remove_polling()
+            return
         if POLL_KEY in event:  # crhelper's scheduled poll: answer, and clean up, once done
             if self.PhysicalResourceId or self.Status == FAILED:
                 self._remove_polling()

@@ -473,3 +473,60 @@ def test_put_targets_failing_in_a_successful_answer_fails_the_resource_and_remov
         "PutTargets failed: ConcurrentModificationException: busy"
     )
     assert answer["Data"] == {}
+
+
+def test_after_the_timer_answered_no_poller_is_set_up(
+    sent: list[dict[str, Any]], stub: Stubber, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The timer answered FAILED while the create went on: the job still runs, but handing it to a
+    poller would answer CloudFormation a second time."""
+    events = FailingEvents()
+    monkeypatch.setattr(handler, "_events_client", lambda: events)
+    create = {
+        k: v
+        for k, v in poll_event().items()
+        if k not in ("CrHelperPoll", "CrHelperRule", "CrHelperData", handler.WAIT_KEY)
+    }
+    create["ResourceProperties"] = {
+        "ServiceToken": FUNCTION_ARN,
+        "OriginEndpointId": "live-hls",
+        "StartTime": "2026-11-28T15:00:00Z",
+        "EndTime": "2026-11-28T15:30:00Z",
+        "S3Destination": {
+            "BucketName": "harvest-clips",
+            "ManifestKey": "clips/index.m3u8",
+            "RoleArn": "arn:aws:iam::123456789012:role/harvest",
+        },
+        "Id": JOB_ID,
+        "WaitForCompletion": "true",
+    }
+    stub.add_response("create_harvest_job", described("IN_PROGRESS"))
+    original = handler.create_harvest_job
+
+    def create_then_time_out(*arguments: Any) -> Any:
+        created = original(*arguments)
+        handler.helper._answered = True  # as the timer thread does once it has answered
+        return created
+
+    monkeypatch.setattr(handler, "create_harvest_job", create_then_time_out)
+    handler.handler(create, Context(remaining_ms=int(handler.ANSWER_MARGIN_SECONDS * 1000) + 1000))
+    assert events.calls == []  # no PutRule
+    assert sent == []
+
+
+def test_a_poll_after_the_timer_answered_removes_its_rule(
+    sent: list[dict[str, Any]], stub: Stubber, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = FailingEvents()
+    monkeypatch.setattr(handler, "_events_client", lambda: events)
+    original = handler.wait_for_job
+
+    def wait_then_time_out(*arguments: Any, **settings: Any) -> Any:
+        handler.helper._answered = True
+        return original(*arguments, **settings)
+
+    monkeypatch.setattr(handler, "wait_for_job", wait_then_time_out)
+    expect_statuses(stub, "SUCCEEDED")
+    handler.handler(poll_event(), Context())
+    assert sent == []
+    assert events.calls[0] == "remove_targets"
