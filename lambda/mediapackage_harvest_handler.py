@@ -412,11 +412,15 @@ def parse_properties(properties: object) -> HarvestRequest:
             ),
             start_time=start,
             end_time=end,
-            bucket_name=_string(destination, "BucketName", "S3Destination."),
+            bucket_name=rules.check_bucket_name(
+                "S3Destination.BucketName", _string(destination, "BucketName", "S3Destination.")
+            ),
             manifest_key=rules.check_manifest_key(
                 "S3Destination.ManifestKey", _string(destination, "ManifestKey", "S3Destination.")
             ),
-            role_arn=_string(destination, "RoleArn", "S3Destination."),
+            role_arn=rules.check_role_arn(
+                "S3Destination.RoleArn", _string(destination, "RoleArn", "S3Destination.")
+            ),
             harvest_job_id=None if job_id is None else rules.check_identifier("Id", job_id),
         )
     except rules.HarvestRuleError as error:

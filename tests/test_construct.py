@@ -438,6 +438,12 @@ def test_synthesized_properties_are_what_the_handler_accepts(three_jobs: ThreeJo
 
     logical_id = custom_resource_id(three_jobs.template, {"Id": "clip-2025_03"})
     properties = as_deployed(three_jobs.template.to_json()["Resources"][logical_id]["Properties"])
+    # What the bucket's Ref and the role's Fn::GetAtt resolve to.
+    assert properties["S3Destination"]["BucketName"] == properties["S3Destination"]["RoleArn"]
+    properties["S3Destination"].update(
+        BucketName="stack-first1234-abcdef",
+        RoleArn="arn:aws:iam::123456789012:role/Stack-FirstHarvestRole-ABC",
+    )
     request = mediapackage_harvest_handler.parse_properties(properties)
     assert request.origin_endpoint_id == "my-hls-endpoint"
     assert request.start_time == datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
@@ -835,3 +841,17 @@ def test_invalid_wait_props_name_the_prop_and_value(
     assert message.startswith(expected[0])
     for fragment in expected:
         assert fragment in message
+
+
+def test_a_concrete_bucket_name_or_role_arn_is_checked_at_synth() -> None:
+    stack = new_stack()
+    bucket = s3.Bucket.from_bucket_name(stack, "Imported", "Clips_2026")
+    with pytest.raises(
+        ValueError, match=r"^destination_bucket: 'Clips_2026' is not an S3 bucket name; expected"
+    ):
+        add_job(stack, destination_bucket=bucket)
+    role = iam.Role.from_role_arn(stack, "Role", "arn:aws:iam::123456789012:user/harvest")
+    with pytest.raises(
+        ValueError, match=r"^destination_role: 'arn:aws:iam::123456789012:user/harvest' is not an IAM role"
+    ):
+        add_job(stack, "Other", destination_role=role)

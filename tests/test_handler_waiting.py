@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import cdk_mediapackage_harvest_rules as rules
 import mediapackage_harvest_handler as handler
 import pytest
 from botocore.exceptions import EndpointConnectionError
@@ -530,3 +531,53 @@ def test_a_poll_after_the_timer_answered_removes_its_rule(
     handler.handler(poll_event(), Context())
     assert sent == []
     assert events.calls[0] == "remove_targets"
+
+
+@pytest.mark.parametrize(
+    ("destination", "message"),
+    [
+        pytest.param({"BucketName": "b" * 3000}, "S3Destination.BucketName: 'bbb", id="bucket-huge"),
+        pytest.param(
+            {"BucketName": "My_Bucket"},
+            "S3Destination.BucketName: 'My_Bucket' is not an S3 bucket name",
+            id="bucket-chars",
+        ),
+        pytest.param(
+            {"BucketName": "ab"}, "S3Destination.BucketName: 'ab' is not an S3 bucket name", id="bucket-short"
+        ),
+        pytest.param(
+            {"RoleArn": "harvest-role"},
+            "S3Destination.RoleArn: 'harvest-role' is not an IAM role ARN",
+            id="role-name",
+        ),
+        pytest.param(
+            {"RoleArn": "arn:aws:s3:::harvest-clips"},
+            "S3Destination.RoleArn: 'arn:aws:s3:::harvest-clips' is not",
+            id="role-other-arn",
+        ),
+    ],
+)
+def test_a_bad_destination_is_named_not_blamed_on_the_manifest_key(
+    destination: dict[str, str], message: str
+) -> None:
+    properties = {
+        "OriginEndpointId": "live-hls",
+        "StartTime": "2026-11-28T15:00:00Z",
+        "EndTime": "2026-11-28T15:30:00Z",
+        "S3Destination": {
+            "BucketName": "harvest-clips",
+            "ManifestKey": "clips/index.m3u8",
+            "RoleArn": "arn:aws:iam::123456789012:role/service-role/harvest",
+            **destination,
+        },
+    }
+    with pytest.raises(handler.HarvestJobError) as caught:
+        handler.parse_properties(properties)
+    assert str(caught.value).startswith(message)
+
+
+def test_valid_destinations_pass() -> None:
+    for bucket in ("abc", "harvest.clips-2026", "a" * 63):
+        assert rules.check_bucket_name("b", bucket) == bucket
+    for role in ("arn:aws:iam::123456789012:role/r", "arn:aws-cn:iam::123456789012:role/path/to/Role+=,.@-_"):
+        assert rules.check_role_arn("r", role) == role

@@ -118,6 +118,31 @@ def check_identifier(name: str, value: object, max_length: int | None = MAX_ID_L
     return value
 
 
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
+
+
+def check_bucket_name(name: str, value: str) -> str:
+    """An S3 (general purpose) bucket name: 3 to 63 lower-case letters, digits, '.' and '-',
+    starting and ending with a letter or digit."""
+    if not _BUCKET_NAME.fullmatch(value):
+        raise HarvestRuleError(
+            f"{name}: {_show(value)} is not an S3 bucket name; expected 3 to 63 lower-case letters, "
+            "digits, '.' and '-', starting and ending with a letter or digit"
+        )
+    return value
+
+
+def check_role_arn(name: str, value: str) -> str:
+    """An IAM role ARN: ``arn:<partition>:iam::<account>:role/<path and name>``."""
+    if not _ROLE_ARN.fullmatch(value):
+        raise HarvestRuleError(
+            f"{name}: {_show(value)} is not an IAM role ARN; "
+            "expected arn:<partition>:iam::<account>:role/<name>"
+        )
+    return value
+
+
 def check_manifest_key(name: str, value: object) -> str:
     """A non-empty S3 key of at most 1024 bytes that does not start with ``/``."""
     if not isinstance(value, str):

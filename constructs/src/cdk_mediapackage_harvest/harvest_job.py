@@ -133,6 +133,10 @@ class HarvestJob(Construct):
                 ("role_arn", "grant_pass_role"),
                 "an iam.IRole, e.g. iam.Role.from_role_arn(self, 'HarvestRole', role_arn)",
             )
+        if not Token.is_unresolved(destination_bucket.bucket_name):
+            rules.check_bucket_name("destination_bucket", destination_bucket.bucket_name)
+        if destination_role is not None and not Token.is_unresolved(destination_role.role_arn):
+            rules.check_role_arn("destination_role", destination_role.role_arn)
 
         role = destination_role or _destination_role(destination_bucket)
         provider = HarvestJobProvider.of(self)
