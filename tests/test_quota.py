@@ -153,6 +153,7 @@ def test_fifty_jobs_created_at_once_within_the_quota_and_throttling(
         f"{outer} calls again after botocore gave up\n"
         f"  most jobs in progress at once: {peak}"
     )
+    assert longest < deployment.function.timeout_ms / 1000, "every Create ended inside the function timeout"
     assert peak == aws.harvest.max_concurrent_jobs, "the quota was reached, never exceeded"
     assert refusals > 0
     assert throttled > 0

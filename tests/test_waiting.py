@@ -55,9 +55,18 @@ def hand_over(stack: Stack, aws: LocalAws, event: dict[str, Any]) -> dict[str, A
     """A first invocation that runs out of time while the job runs: no answer, one rule. Its rule."""
     invocation = dataclasses.replace(stack.function, timeout_ms=SHORT_MS).invoke(event, invocation_id="first")
     assert invocation.returncode == 0, invocation.logs
+    assert_no_secret(event, invocation.logs)
     assert stack.responses.answers(event["RequestId"]) == []
     (rule,) = scheduler(stack, aws).rules(prefix(stack))
     return rule
+
+
+def assert_no_secret(event: Mapping[str, Any], logs: str) -> None:
+    """The ResponseURL travels in the poller's target input; it must never reach a log."""
+    signature = event["ResponseURL"].rpartition("X-Amz-Signature=")[2]
+    assert len(signature) == 64
+    assert signature[:16] not in logs
+    assert "X-Amz-" not in logs
 
 
 def poll_until_answered(stack: Stack, aws: LocalAws, event: dict[str, Any], max_ticks: int = 3) -> int:
@@ -65,6 +74,7 @@ def poll_until_answered(stack: Stack, aws: LocalAws, event: dict[str, Any], max_
     for tick in range(1, max_ticks + 1):
         (fired,) = scheduler(stack, aws).tick()
         assert fired.invocation.returncode == 0, fired.invocation.logs
+        assert_no_secret(event, fired.invocation.logs)
         if stack.responses.answers(event["RequestId"]):
             return tick
     raise AssertionError(f"no answer after {max_ticks} scheduled polls")
@@ -265,9 +275,10 @@ def test_an_update_waits_only_for_a_new_job_and_delete_never_waits(
 
     # A changed window makes a new job, and the update waits for that one.
     aws.harvest.completion_delay = 1.0
+    start, end = recent_window(minutes=20)  # not the created window, whatever the clock says
     changed = stack.event(
         "Update",
-        stack.properties(setup, wait=True),
+        stack.properties(setup, wait=True, StartTime=start, EndTime=end),
         physical_id=old_id,
         old_properties=kept["ResourceProperties"],
     )

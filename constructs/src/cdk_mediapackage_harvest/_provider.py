@@ -66,8 +66,9 @@ class HarvestJobProvider(Construct):
             architecture=lambda_.Architecture.ARM_64,
             handler=f"{HANDLER_MODULE}.handler",
             code=handler_code(),
-            # CreateHarvestJob answers in about a second; the rest is room for botocore's bounded
-            # retries under throttling (at most about 110 s per call, 3 calls per event).
+            # Room for a Create to wait out the quota of concurrent jobs and then for its job
+            # (polling every 5 s), keeping 2 minutes to hand a longer job to the poller and answer;
+            # every call is bounded (at most 35 s each, botocore's retries included).
             timeout=Duration.minutes(10),
             memory_size=256,
             role=role,
