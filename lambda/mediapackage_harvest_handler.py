@@ -1074,7 +1074,8 @@ def _respond(
         client = mediapackage_client()
         physical_id, data = action(client, event, budget)
         # A new job: every Create, and an Update that replaced the job. A kept job never waits.
-        if timeout is not None and physical_id != event.get("PhysicalResourceId"):
+        replaced = physical_id != str(event.get("PhysicalResourceId") or "")
+        if timeout is not None and replaced and data.get("Status") != EXPIRED_STATUS:
             pending = PendingWait(physical_id, budget.now.timestamp() + timeout, timeout)
             # Just created: look after one interval (a job takes longer; a read right after the
             # create could also miss it). An adopted job that already finished: look at once.

@@ -194,9 +194,11 @@ def bad_property_value(case: Case, data: st.DataObject) -> None:
             st.text(max_size=20).filter(lambda text: not rules._ID_PATTERN.fullmatch(text)),
         ),
         "WaitForCompletion": TEXT.filter(lambda text: text not in ("true", "false")),
-        "CompletionTimeout": TEXT.filter(lambda text: not (text.isascii() and text.isdigit())),
-        # Short: a huge bucket name would make the answer too long, which the Reason blames on the key.
-        "BucketName": st.text(max_size=100).filter(lambda text: text != "harvest-clips"),
+        "CompletionTimeout": st.one_of(
+            TEXT.filter(lambda text: not (text.isascii() and text.isdigit())),
+            st.sampled_from(["0", "3601", "00000", "99999", "1" * 5000]),
+        ),
+        "BucketName": st.text(max_size=3000).filter(lambda text: text != "harvest-clips"),
         "ManifestKey": st.one_of(
             st.just(""),
             st.text(max_size=20).map(lambda text: "/" + text),
@@ -330,6 +332,7 @@ def test_every_event_gets_exactly_one_answer_that_names_its_problem(
         return True
 
     monkeypatch.setattr(handler, "put_answer", record)
+    monkeypatch.setattr(handler, "POLL_INTERVAL_SECONDS", 0.01)  # the local jobs finish at once
     case = Case(valid_event(data.draw(st.sampled_from(["Create", "Update", "Delete"])), setup, data))
     for mutation in data.draw(st.lists(st.sampled_from(MUTATIONS), max_size=3)):
         mutation(case, data)
@@ -383,6 +386,12 @@ def valid_event(request_type: str, setup: LocalSetup, data: st.DataObject) -> di
             "RoleArn": setup.role_arn,
         },
     }
+    # Waiting as the construct sets it by default, as it sets it off, or absent (no waiting).
+    wait = data.draw(st.sampled_from([None, "false", "true"]))
+    if wait is not None:
+        properties["WaitForCompletion"] = wait
+    if wait == "true":
+        properties["CompletionTimeout"] = str(data.draw(st.integers(60, 3600)))
     request_id = str(uuid.uuid4())
     event: dict[str, Any] = {
         "RequestType": request_type,
