@@ -122,7 +122,7 @@ def completion_latencies(asset: Path, runs: int, poll_interval: float) -> list[f
             asset=asset,
             handler=f"{HANDLER_MODULE}.handler",
             environment={**aws.environment(), "SSL_CERT_FILE": str(responses.cert_file)},
-            timeout_ms=120_000,
+            timeout_ms=300_000,  # the handler keeps 2 minutes of it for handing over and answering
             name=_Context.function_name,
         )
         stack = cloudformation.stack_id("HarvestBench")
