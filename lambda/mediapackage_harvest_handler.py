@@ -726,13 +726,17 @@ def mediapackage_client() -> MediaPackageClient:
     for two more calls (70 s) leaves about 6.8 minutes of waiting before a FAILED answer that names
     the quota.
     """
-    config = Config(
+    return boto3.client("mediapackage", config=_bounded_config())
+
+
+def _bounded_config() -> Config:
+    """botocore's settings for every call the handler makes: at most ``CALL_SECONDS`` a call."""
+    return Config(
         retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
         connect_timeout=CONNECT_TIMEOUT,
         read_timeout=READ_TIMEOUT,
         user_agent_extra="cdk-mediapackage-harvest",
     )
-    return boto3.client("mediapackage", config=config)
 
 
 #: Seconds between two DescribeHarvestJob calls while waiting.
@@ -912,13 +916,7 @@ def unqualified_function_arn(context: object) -> str:
 @functools.cache
 def _events_client() -> EventBridgeClient:
     """EventBridge, for the poller's rule: bounded like MediaPackage (``CALL_SECONDS`` a call)."""
-    config = Config(
-        retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
-        connect_timeout=CONNECT_TIMEOUT,
-        read_timeout=READ_TIMEOUT,
-        user_agent_extra="cdk-mediapackage-harvest",
-    )
-    return boto3.client("events", config=config)
+    return boto3.client("events", config=_bounded_config())
 
 
 #: Seconds before the Lambda deadline at which crhelper's timer answers FAILED (at most a quarter

@@ -403,6 +403,29 @@ def poll_event(request_type: str = "Create", **extra: Any) -> dict[str, Any]:
     }
 
 
+def waiting_create() -> dict[str, Any]:
+    """A Create of the job ``JOB_ID`` with waiting on."""
+    create = {
+        k: v
+        for k, v in poll_event().items()
+        if k.startswith(("Request", "Response", "Stack", "Logical", "ResourceType"))
+    }
+    create["ResourceProperties"] = {
+        "ServiceToken": FUNCTION_ARN,
+        "OriginEndpointId": "live-hls",
+        "StartTime": "2026-11-28T15:00:00Z",
+        "EndTime": "2026-11-28T15:30:00Z",
+        "S3Destination": {
+            "BucketName": "harvest-clips",
+            "ManifestKey": "clips/index.m3u8",
+            "RoleArn": "arn:aws:iam::123456789012:role/harvest",
+        },
+        "Id": JOB_ID,
+        "WaitForCompletion": "true",
+    }
+    return create
+
+
 def test_a_removal_that_keeps_failing_never_changes_the_answer(
     sent: list[dict[str, Any]],
     stub: Stubber,
@@ -444,24 +467,7 @@ def test_put_targets_failing_in_a_successful_answer_fails_the_resource_and_remov
         )
         eventbridge.add_response("remove_targets", {"FailedEntryCount": 0, "FailedEntries": []})
         eventbridge.add_response("delete_rule", {}, {"Name": RULE_ARN.rpartition("/")[2]})
-        create = {
-            k: v
-            for k, v in poll_event().items()
-            if k not in ("CrHelperPoll", "CrHelperRule", "CrHelperData", handler.WAIT_KEY)
-        }
-        create["ResourceProperties"] = {
-            "ServiceToken": FUNCTION_ARN,
-            "OriginEndpointId": "live-hls",
-            "StartTime": "2026-11-28T15:00:00Z",
-            "EndTime": "2026-11-28T15:30:00Z",
-            "S3Destination": {
-                "BucketName": "harvest-clips",
-                "ManifestKey": "clips/index.m3u8",
-                "RoleArn": "arn:aws:iam::123456789012:role/harvest",
-            },
-            "Id": JOB_ID,
-            "WaitForCompletion": "true",
-        }
+        create = waiting_create()
         stub.add_response("create_harvest_job", described("IN_PROGRESS"))
         # Too short to wait: it hands over at once.
         handler.handler(create, Context(remaining_ms=int(handler.ANSWER_MARGIN_SECONDS * 1000) + 1000))
@@ -483,24 +489,7 @@ def test_after_the_timer_answered_no_poller_is_set_up(
     poller would answer CloudFormation a second time."""
     events = FailingEvents()
     monkeypatch.setattr(handler, "_events_client", lambda: events)
-    create = {
-        k: v
-        for k, v in poll_event().items()
-        if k not in ("CrHelperPoll", "CrHelperRule", "CrHelperData", handler.WAIT_KEY)
-    }
-    create["ResourceProperties"] = {
-        "ServiceToken": FUNCTION_ARN,
-        "OriginEndpointId": "live-hls",
-        "StartTime": "2026-11-28T15:00:00Z",
-        "EndTime": "2026-11-28T15:30:00Z",
-        "S3Destination": {
-            "BucketName": "harvest-clips",
-            "ManifestKey": "clips/index.m3u8",
-            "RoleArn": "arn:aws:iam::123456789012:role/harvest",
-        },
-        "Id": JOB_ID,
-        "WaitForCompletion": "true",
-    }
+    create = waiting_create()
     stub.add_response("create_harvest_job", described("IN_PROGRESS"))
     original = handler.create_harvest_job
 
