@@ -823,14 +823,16 @@ def wait_for_job(
     budget: Budget,
     *,
     first_look_after: float = 0.0,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> HarvestJob | None:
     """Poll DescribeHarvestJob every ``POLL_INTERVAL_SECONDS``: the job once SUCCEEDED, or None
     when the budget ends first (the caller hands over to the poller).
 
     FAILED, the deadline passing and a job that no longer exists raise :class:`HarvestJobError`.
     """
+    sleep = sleep or time.sleep
+    clock = clock or time.time
     job_id = pending.job_id
     if first_look_after > 0:
         if budget.left() < first_look_after:

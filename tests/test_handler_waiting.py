@@ -5,6 +5,7 @@ poller's rule name and input. End-to-end waiting is in ``test_waiting.py``."""
 from __future__ import annotations
 
 import json
+import random
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -570,3 +571,46 @@ def test_valid_destinations_pass() -> None:
         assert rules.check_bucket_name("b", bucket) == bucket
     for role in ("arn:aws:iam::123456789012:role/r", "arn:aws-cn:iam::123456789012:role/path/to/Role+=,.@-_"):
         assert rules.check_role_arn("r", role) == role
+
+
+def test_a_create_that_waited_out_the_quota_hands_its_job_to_the_poller(
+    sent: list[dict[str, Any]], stub: Stubber, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The quota loop and the waiting share one budget: after a create that succeeded late, the
+    job is polled for what is left, then handed to the poller instead of failing."""
+    now = [time.monotonic()]
+    waited: list[float] = []
+
+    def sleep(seconds: float) -> None:  # a clock that moves only when the handler waits
+        waited.append(seconds)
+        now[0] += seconds
+
+    monkeypatch.setattr(time, "monotonic", lambda: now[0])
+    monkeypatch.setattr(time, "sleep", sleep)
+    monkeypatch.setattr(random, "uniform", lambda low, high: high)
+    looks: list[str] = []
+
+    def describe(_client: Any, job_id: str) -> dict[str, Any]:
+        looks.append(job_id)
+        return described("IN_PROGRESS")
+
+    monkeypatch.setattr(handler, "describe_job", describe)
+    stub.add_client_error("create_harvest_job", "TooManyRequestsException", "Limit exceeded", 429)
+    stub.add_response("create_harvest_job", described("IN_PROGRESS"))
+    events = handler._events_client()
+    with Stubber(events) as eventbridge:
+        eventbridge.add_response("put_rule", {"RuleArn": RULE_ARN})
+        eventbridge.add_response("put_targets", {"FailedEntryCount": 0, "FailedEntries": []})
+        # Room for one quota wait (2 s) and the two calls it keeps back, then some polling.
+        budget_seconds = 2 + 2 * handler.CALL_SECONDS + 1
+        handler.handler(
+            waiting_create(),
+            Context(remaining_ms=int((handler.ANSWER_MARGIN_SECONDS + budget_seconds) * 1000)),
+        )
+        eventbridge.assert_no_pending_responses()
+    assert waited[0] == handler.QUOTA_BACKOFF_BASE
+    assert set(waited[1:]) == {handler.POLL_INTERVAL_SECONDS}
+    assert sum(waited) <= budget_seconds
+    assert len(looks) == len(waited) - 1  # one look after each poll interval
+    assert set(looks) == {JOB_ID}
+    assert sent == []  # the poller answers later
