@@ -179,7 +179,9 @@ class HarvestJobResource(CfnResource):
             self._send(FAILED, timeout_reason(self._event, self._context))
 
     def _polling_init(self, event: dict[str, Any]) -> None:
-        if self._answered:
+        with self._answer_lock:  # waits for an answer the timer may be sending
+            answered = self._answered
+        if answered:
             # The timer answered FAILED while the work went on: no poller may answer again, so
             # none is set up, and a scheduled poll's rule is removed.
             if POLL_KEY in event:
