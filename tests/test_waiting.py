@@ -86,6 +86,15 @@ def delivery(stack: Stack, event: dict[str, Any]) -> Delivery:
     return Delivery(event, invocation=None, answers=answers)  # type: ignore[arg-type]
 
 
+def answered(stack: Stack, aws: LocalAws, event: dict[str, Any], path: str) -> Delivery:
+    """The event answered in its first invocation, or handed over and answered by the poller."""
+    if path == "first invocation":
+        return stack.deliver(event)
+    hand_over(stack, aws, event)
+    poll_until_answered(stack, aws, event)
+    return delivery(stack, event)
+
+
 def assert_cleaned_up(stack: Stack, aws: LocalAws) -> None:
     """No rule and no target left, and the function's resource policy is the template's alone."""
     local = scheduler(stack, aws)
@@ -172,12 +181,7 @@ def test_a_failed_job_fails_the_resource_naming_the_job_and_the_event(
     aws.harvest.outcome = "FAILED"
     event = stack.event("Create", stack.properties(setup, wait=True))
     job_id = stack.job_id(event)
-    if path == "poller":
-        hand_over(stack, aws, event)
-        poll_until_answered(stack, aws, event)
-        done = delivery(stack, event)
-    else:
-        done = stack.deliver(event)
+    done = answered(stack, aws, event, path)
     body = assert_answer(
         done,
         "FAILED",
@@ -198,12 +202,7 @@ def test_the_completion_timeout_fails_the_resource(
     aws.harvest.completion_delay = 300.0
     event = stack.event("Create", stack.properties(setup, wait=True, CompletionTimeout="7"))
     job_id = stack.job_id(event)
-    if path == "poller":
-        hand_over(stack, aws, event)
-        poll_until_answered(stack, aws, event)
-        done = delivery(stack, event)
-    else:
-        done = stack.deliver(event)
+    done = answered(stack, aws, event, path)
     body = assert_answer(
         done,
         "FAILED",
