@@ -327,11 +327,11 @@ class Budget:
     stop_at: float
 
     @classmethod
-    def of(cls, context: object, now: datetime | None = None) -> Budget:
+    def of(cls, context: object) -> Budget:
         """This invocation's budget: the Lambda deadline less ``ANSWER_MARGIN_SECONDS``."""
         remaining = getattr(context, "get_remaining_time_in_millis", lambda: 0)() / 1000
         return cls(
-            now=now or datetime.now(UTC),
+            now=datetime.now(UTC),
             stop_at=time.monotonic() + max(0.0, remaining - ANSWER_MARGIN_SECONDS),
         )
 
@@ -488,7 +488,7 @@ def describe_job(client: MediaPackageClient, job_id: str) -> HarvestJob | None:
     try:
         return client.describe_harvest_job(Id=job_id)
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code") == "NotFoundException":
+        if _error_code(error) == "NotFoundException":
             return None
         raise HarvestJobError(f"DescribeHarvestJob {job_id} failed: {_error_text(error)}") from error
 
@@ -747,13 +747,13 @@ POLL_INTERVAL_SECONDS = 5.0
 #: overlap (when they do, both answer the same, and removing a removed rule is not an error).
 POLLER_INVOCATION_SECONDS = 45.0
 POLL_SCHEDULE = "rate(1 minute)"
-DEFAULT_COMPLETION_TIMEOUT_SECONDS = 3300
+DEFAULT_COMPLETION_TIMEOUT_SECONDS = rules.DEFAULT_COMPLETION_TIMEOUT_SECONDS
 MAX_COMPLETION_TIMEOUT_SECONDS = 3600
 #: EventBridge's limits on a rule name and on a target's input.
 MAX_RULE_NAME = 64
 MAX_TARGET_INPUT = 8192
 #: The environment variable holding the rule-name prefix the function's policy allows.
-POLL_RULE_PREFIX_VARIABLE = "HARVEST_POLL_RULE_PREFIX"
+POLL_RULE_PREFIX_VARIABLE = rules.POLL_RULE_PREFIX_VARIABLE
 POLL_TARGET_ID = "1"
 #: crhelper's keys in a scheduled poll's event, and ours.
 POLL_KEY = "CrHelperPoll"

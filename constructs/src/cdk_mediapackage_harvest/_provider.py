@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+import cdk_mediapackage_harvest_rules as rules
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -15,7 +16,7 @@ from cdk_mediapackage_harvest._asset import HANDLER_MODULE, RUNTIME, handler_cod
 
 MEDIAPACKAGE_PRINCIPAL = "mediapackage.amazonaws.com"
 #: The handler reads its EventBridge rule-name prefix from this variable.
-POLL_RULE_PREFIX_VARIABLE = "HARVEST_POLL_RULE_PREFIX"
+POLL_RULE_PREFIX_VARIABLE = rules.POLL_RULE_PREFIX_VARIABLE
 #: Public contract: the id of the function's permission for the poller's rules.
 POLL_PERMISSION_ID = "InvokedByPollRules"
 

@@ -19,7 +19,7 @@ RESOURCE_TYPE = "Custom::MediaPackageHarvestJob"
 #: Public contract: the id of the role created for a destination bucket, a child of the bucket.
 DESTINATION_ROLE_ID = "MediaPackageHarvestRole"
 #: How long a deployment waits for the job by default: a little under CloudFormation's hour.
-DEFAULT_COMPLETION_TIMEOUT = Duration.minutes(55)
+DEFAULT_COMPLETION_TIMEOUT = Duration.seconds(rules.DEFAULT_COMPLETION_TIMEOUT_SECONDS)
 #: CloudFormation's longest wait for a custom resource (ServiceTimeout).
 MAX_SERVICE_TIMEOUT = Duration.hours(1)
 #: ServiceTimeout beyond the completion timeout: the minute between two polls, and answering.
@@ -126,6 +126,8 @@ class HarvestJob(Construct):
             ("bucket_name", "arn_for_objects"),
             "an s3.IBucket, e.g. s3.Bucket.from_bucket_name(self, 'Clips', 'my-bucket')",
         )
+        if not Token.is_unresolved(destination_bucket.bucket_name):
+            rules.check_bucket_name("destination_bucket", destination_bucket.bucket_name)
         if destination_role is not None:
             _check_reference(
                 "destination_role",
@@ -133,10 +135,8 @@ class HarvestJob(Construct):
                 ("role_arn", "grant_pass_role"),
                 "an iam.IRole, e.g. iam.Role.from_role_arn(self, 'HarvestRole', role_arn)",
             )
-        if not Token.is_unresolved(destination_bucket.bucket_name):
-            rules.check_bucket_name("destination_bucket", destination_bucket.bucket_name)
-        if destination_role is not None and not Token.is_unresolved(destination_role.role_arn):
-            rules.check_role_arn("destination_role", destination_role.role_arn)
+            if not Token.is_unresolved(destination_role.role_arn):
+                rules.check_role_arn("destination_role", destination_role.role_arn)
 
         role = destination_role or _destination_role(destination_bucket)
         provider = HarvestJobProvider.of(self)
