@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
 
 import boto3
+import cdk_mediapackage_harvest_contract as contract
 import cdk_mediapackage_harvest_rules as rules
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -747,13 +748,13 @@ POLL_INTERVAL_SECONDS = 5.0
 #: overlap (when they do, both answer the same, and removing a removed rule is not an error).
 POLLER_INVOCATION_SECONDS = 45.0
 POLL_SCHEDULE = "rate(1 minute)"
-DEFAULT_COMPLETION_TIMEOUT_SECONDS = rules.DEFAULT_COMPLETION_TIMEOUT_SECONDS
+DEFAULT_COMPLETION_TIMEOUT_SECONDS = contract.DEFAULT_COMPLETION_TIMEOUT_SECONDS
 MAX_COMPLETION_TIMEOUT_SECONDS = 3600
 #: EventBridge's limits on a rule name and on a target's input.
 MAX_RULE_NAME = 64
 MAX_TARGET_INPUT = 8192
 #: The environment variable holding the rule-name prefix the function's policy allows.
-POLL_RULE_PREFIX_VARIABLE = rules.POLL_RULE_PREFIX_VARIABLE
+POLL_RULE_PREFIX_VARIABLE = contract.Environment.POLL_RULE_PREFIX
 POLL_TARGET_ID = "1"
 #: crhelper's keys in a scheduled poll's event, and ours.
 POLL_KEY = "CrHelperPoll"

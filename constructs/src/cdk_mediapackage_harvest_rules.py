@@ -23,12 +23,6 @@ MAX_MANIFEST_KEY_BYTES = 1024
 MAX_ID_LENGTH = 64
 #: Manifest extensions MediaPackage writes (HLS, DASH).
 MANIFEST_EXTENSIONS = (".m3u8", ".mpd")
-#: How long a deployment waits for the job unless told otherwise: a little under CloudFormation's
-#: hour for a custom resource.
-DEFAULT_COMPLETION_TIMEOUT_SECONDS = 55 * 60
-#: The function's environment variable with the rule-name prefix its policy allows (the library
-#: sets it, the handler reads it).
-POLL_RULE_PREFIX_VARIABLE = "HARVEST_POLL_RULE_PREFIX"
 
 _ID_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
 _ID_INVALID = re.compile(r"[^A-Za-z0-9_-]")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+import cdk_mediapackage_harvest_contract
 import cdk_mediapackage_harvest_rules
 import jsii
 from aws_cdk import aws_lambda as lambda_
@@ -55,8 +56,9 @@ def build_asset(output_dir: Path, handler_dir: Path | None = None) -> None:
     """Lay out the Lambda asset in ``output_dir`` (what local bundling runs)."""
     source = handler_dir or handler_source_dir()
     files = [(path, Path(path.name)) for path in sorted(source.glob("*.py"))]
-    rules = Path(cdk_mediapackage_harvest_rules.__file__)
-    files.append((rules, Path(rules.name)))
+    for shared in (cdk_mediapackage_harvest_contract, cdk_mediapackage_harvest_rules):
+        module = Path(str(shared.__file__))
+        files.append((module, Path(module.name)))
     files.extend(_crhelper_files())
     for origin, relative in files:
         target = output_dir / relative

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-import cdk_mediapackage_harvest_rules as rules
+import cdk_mediapackage_harvest_contract as contract
 from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -16,7 +16,7 @@ from cdk_mediapackage_harvest._asset import HANDLER_MODULE, RUNTIME, handler_cod
 
 MEDIAPACKAGE_PRINCIPAL = "mediapackage.amazonaws.com"
 #: The handler reads its EventBridge rule-name prefix from this variable.
-POLL_RULE_PREFIX_VARIABLE = rules.POLL_RULE_PREFIX_VARIABLE
+POLL_RULE_PREFIX_VARIABLE = contract.Environment.POLL_RULE_PREFIX
 #: Public contract: the id of the function's permission for the poller's rules.
 POLL_PERMISSION_ID = "InvokedByPollRules"
 

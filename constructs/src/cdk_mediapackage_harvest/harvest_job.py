@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import cast
 
+import cdk_mediapackage_harvest_contract as contract
 import cdk_mediapackage_harvest_rules as rules
 from aws_cdk import Annotations, CustomResource, Duration, Token
 from aws_cdk import aws_iam as iam
@@ -19,7 +20,7 @@ RESOURCE_TYPE = "Custom::MediaPackageHarvestJob"
 #: Public contract: the id of the role created for a destination bucket, a child of the bucket.
 DESTINATION_ROLE_ID = "MediaPackageHarvestRole"
 #: How long a deployment waits for the job by default: a little under CloudFormation's hour.
-DEFAULT_COMPLETION_TIMEOUT = Duration.seconds(rules.DEFAULT_COMPLETION_TIMEOUT_SECONDS)
+DEFAULT_COMPLETION_TIMEOUT = Duration.seconds(contract.DEFAULT_COMPLETION_TIMEOUT_SECONDS)
 #: CloudFormation's longest wait for a custom resource (ServiceTimeout).
 MAX_SERVICE_TIMEOUT = Duration.hours(1)
 #: ServiceTimeout beyond the completion timeout: the minute between two polls, and answering.

@@ -1,0 +1,148 @@
+"""What the construct library and the handler must agree on, in one place.
+
+The resource type, the property and ``Data`` keys, the function's environment variable names, the
+limits of the services involved, and every timeout with the derivation of the ones that depend on
+others. Standard library only: the construct imports it at synth time, and the bundling step copies
+this file into the Lambda asset, where the handler imports it. Nothing here imports anything else.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# --- Public contract: changing any of these replaces or breaks users' existing resources. ---
+
+#: The CloudFormation type of a v1 harvest job's custom resource.
+RESOURCE_TYPE: Final = "Custom::MediaPackageHarvestJob"
+#: The construct id of the stack's single handler (its singleton id).
+PROVIDER_ID: Final = "MediaPackageHarvestJobProvider"
+#: The construct id of the role created for a destination bucket, a child of the bucket.
+DESTINATION_ROLE_ID: Final = "MediaPackageHarvestRole"
+#: The id of the function's permission that lets the poll rules invoke it.
+POLL_PERMISSION_ID: Final = "InvokedByPollRules"
+#: The function's ``Handler`` setting: the entry point's module (in the asset) and function.
+HANDLER: Final = "mediapackage_harvest_handler.entry.handler"
+
+
+class Property:
+    """The custom resource's property keys (every value arrives at the handler as a string)."""
+
+    ORIGIN_ENDPOINT_ID: Final = "OriginEndpointId"
+    START_TIME: Final = "StartTime"
+    END_TIME: Final = "EndTime"
+    S3_DESTINATION: Final = "S3Destination"
+    BUCKET_NAME: Final = "BucketName"
+    MANIFEST_KEY: Final = "ManifestKey"
+    ROLE_ARN: Final = "RoleArn"
+    ID: Final = "Id"
+    WAIT_FOR_COMPLETION: Final = "WaitForCompletion"
+    COMPLETION_TIMEOUT: Final = "CompletionTimeout"
+    #: CloudFormation's own; they reach the handler with the others.
+    SERVICE_TOKEN: Final = "ServiceToken"
+    SERVICE_TIMEOUT: Final = "ServiceTimeout"
+
+    DESTINATION_KEYS: Final = (BUCKET_NAME, MANIFEST_KEY, ROLE_ARN)
+    CLOUDFORMATION_KEYS: Final = frozenset({SERVICE_TOKEN, SERVICE_TIMEOUT})
+    WAIT_KEYS: Final = frozenset({WAIT_FOR_COMPLETION, COMPLETION_TIMEOUT})
+    HARVEST_KEYS: Final = frozenset({ORIGIN_ENDPOINT_ID, START_TIME, END_TIME, S3_DESTINATION, ID})
+    KEYS: Final = CLOUDFORMATION_KEYS | WAIT_KEYS | HARVEST_KEYS
+
+
+class Data:
+    """The custom resource's attributes (``Fn::GetAtt``), as the handler answers them."""
+
+    ARN: Final = "Arn"
+    ID: Final = "Id"
+    STATUS: Final = "Status"
+    CHANNEL_ID: Final = "ChannelId"
+    CREATED_AT: Final = "CreatedAt"
+    START_TIME: Final = "StartTime"
+    END_TIME: Final = "EndTime"
+
+    KEYS: Final = (ARN, ID, STATUS, CHANNEL_ID, CREATED_AT, START_TIME, END_TIME)
+
+
+class Environment:
+    """The handler function's environment variables (the construct sets them, the handler reads them)."""
+
+    #: The EventBridge rule-name prefix the function's policy allows for its poll rules.
+    POLL_RULE_PREFIX: Final = "HARVEST_POLL_RULE_PREFIX"
+
+
+# --- The services' limits. ---
+
+#: CloudFormation: the answer's body, a PhysicalResourceId, a LogicalResourceId, a ServiceTimeout.
+MAX_ANSWER_BYTES: Final = 4096
+MAX_PHYSICAL_ID_BYTES: Final = 1024
+MAX_LOGICAL_ID_LENGTH: Final = 255
+MAX_SERVICE_TIMEOUT_SECONDS: Final = 3600
+#: crhelper keeps only the *last* 240 characters of a longer Reason; ours are cut at the end first.
+MAX_REASON_LENGTH: Final = 256
+#: EventBridge: a rule's name, a target's input.
+MAX_RULE_NAME: Final = 64
+MAX_TARGET_INPUT: Final = 8192
+#: ``HarvestJobPoll-<10 hex>-``: the poll rules' prefix, unique per stack and provider.
+POLL_RULE_PREFIX_START: Final = "HarvestJobPoll-"
+POLL_RULE_PREFIX_LENGTH: Final = len(POLL_RULE_PREFIX_START) + 10 + 1
+#: Room a rule name keeps after the prefix: a character of the logical id, ``-`` and 8 random ones.
+MAX_POLL_RULE_PREFIX_LENGTH: Final = MAX_RULE_NAME - 20
+
+# --- Time. Each derived number is computed from the ones it depends on. ---
+
+#: The handler function's timeout: room for a Create to wait out the quota of concurrent jobs and
+#: then for its job, before handing the wait to the poller.
+FUNCTION_TIMEOUT_SECONDS: Final = 10 * 60
+#: botocore's settings for every call the handler makes (standard retry mode).
+MAX_ATTEMPTS: Final = 4
+CONNECT_TIMEOUT_SECONDS: Final = 2
+READ_TIMEOUT_SECONDS: Final = 5
+#: The longest one call can take: every attempt timing out, with botocore's backoff (at most
+#: 1, 2, 4 s) between them: 4 x (2 + 5) + 7 = 35 s.
+CALL_SECONDS: Final = MAX_ATTEMPTS * (CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS) + sum(
+    2**attempt for attempt in range(MAX_ATTEMPTS - 1)
+)
+#: Kept at the end of an invocation: the look under way, PutRule and PutTargets to hand the wait to
+#: the poller (3 calls), and the answer (15 s): 3 x 35 + 15 = 120 s.
+ANSWER_MARGIN_SECONDS: Final = 3 * CALL_SECONDS + 15
+#: crhelper's timer answers FAILED this long before the deadline (crhelper's own 0.5 s leaves no
+#: room to retry that answer); at most a quarter of what the invocation has left.
+TIMEOUT_ANSWER_SECONDS: Final = 3.0
+#: Answering stops trying this long before the deadline, so the invocation ends by itself.
+SEND_DEADLINE_MARGIN_SECONDS: Final = 0.1
+#: One answer PUT's socket timeout, and the exponential backoff (full jitter) between PUTs.
+SEND_ATTEMPT_TIMEOUT_SECONDS: Final = 5.0
+SEND_BACKOFF_BASE_SECONDS: Final = 0.2
+SEND_BACKOFF_MAX_SECONDS: Final = 5.0
+#: The wait between CreateHarvestJob calls refused for the quota: random up to a ceiling that
+#: doubles from 2 s to 60 s (a freed slot is taken within about a minute).
+QUOTA_BACKOFF_BASE_SECONDS: Final = 2.0
+QUOTA_BACKOFF_CAP_SECONDS: Final = 60.0
+#: Seconds between two DescribeHarvestJob calls while waiting.
+POLL_INTERVAL_SECONDS: Final = 5.0
+#: The poller's schedule: an EventBridge rule invokes the function once a minute.
+POLL_SCHEDULE_SECONDS: Final = 60
+POLL_SCHEDULE: Final = "rate(1 minute)"
+#: How long one scheduled poll keeps looking: under the schedule, by a quarter of it, so that polls
+#: do not usually overlap: 60 - 15 = 45 s.
+POLLER_INVOCATION_SECONDS: Final = POLL_SCHEDULE_SECONDS - POLL_SCHEDULE_SECONDS // 4
+#: Removing a poll rule's target, then the rule: attempts, and the pause between them.
+REMOVAL_ATTEMPTS: Final = 3
+REMOVAL_PAUSE_SECONDS: Final = 1.0
+#: ServiceTimeout beyond the completion timeout: the schedule's minute (a job finishing just after
+#: a poll is seen at the next) and the answer margin: 60 + 120 = 180 s.
+SERVICE_TIMEOUT_MARGIN_SECONDS: Final = POLL_SCHEDULE_SECONDS + ANSWER_MARGIN_SECONDS
+#: ServiceTimeout without waiting, and at least: the function's whole run, then five minutes for
+#: its answer to arrive (15 minutes).
+BASE_SERVICE_TIMEOUT_SECONDS: Final = FUNCTION_TIMEOUT_SECONDS + 5 * 60
+#: The completion timeout: at least a minute; at most what CloudFormation's hour leaves once the
+#: margin is kept: 3600 - 180 = 3420 s (57 minutes); by default a little under that.
+MIN_COMPLETION_TIMEOUT_SECONDS: Final = 60
+MAX_COMPLETION_TIMEOUT_SECONDS: Final = MAX_SERVICE_TIMEOUT_SECONDS - SERVICE_TIMEOUT_MARGIN_SECONDS
+DEFAULT_COMPLETION_TIMEOUT_SECONDS: Final = 55 * 60
+
+
+def service_timeout_seconds(completion_timeout_seconds: int | None) -> int:
+    """The resource's ServiceTimeout: the completion timeout plus the margin, at least the base."""
+    if completion_timeout_seconds is None:
+        return BASE_SERVICE_TIMEOUT_SECONDS
+    return max(BASE_SERVICE_TIMEOUT_SECONDS, completion_timeout_seconds + SERVICE_TIMEOUT_MARGIN_SECONDS)
