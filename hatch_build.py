@@ -1,4 +1,4 @@
-"""Hatch build hook: the wheel carries the Lambda handler from lambda/ inside the package."""
+"""Hatch build hook: the wheel carries the Lambda handler package from lambda/ inside the library."""
 
 from __future__ import annotations
 
@@ -12,5 +12,7 @@ class CustomBuildHook(BuildHookInterface):  # type: ignore[type-arg]
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
         if self.target_name != "wheel" or version == "editable":
             return
-        for handler in sorted(Path(self.root, "lambda").glob("*.py")):
-            build_data["force_include"][str(handler)] = f"cdk_mediapackage_harvest/_handler/{handler.name}"
+        package = Path(self.root, "lambda", "mediapackage_harvest_handler")
+        for module in sorted(package.glob("*.py")):
+            target = f"cdk_mediapackage_harvest/_handler/{package.name}/{module.name}"
+            build_data["force_include"][str(module)] = target

@@ -20,9 +20,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import mediapackage_harvest_handler as handler
+import cdk_mediapackage_harvest_contract as contract
 import pytest
 from conftest import LocalSetup
+from mediapackage_harvest_handler import answering, entry, lifecycle, outbound
 from test_lifecycle import Stack
 
 from local_aws import cloudformation
@@ -54,7 +55,7 @@ def test_an_answer_refused_with_503_twice_is_delivered_once(stack: Stack, setup:
     assert len({answer.raw for answer in delivered.answers}) == 1, "the same body every time"
     assert delivered.answers[-1].body["Status"] == "SUCCESS"
     assert delivered.answers[-1].headers["content-type"] == ""
-    assert len(delivered.answers[-1].raw) == handler.answer_size(event, "clip", {}), "answer_size in step"
+    assert len(delivered.answers[-1].raw) == answering.answer_size(event, "clip", {}), "answer_size in step"
     assert '"attempts": 3' in delivered.invocation.logs
     assert signature(event["ResponseURL"]) not in delivered.invocation.logs
 
@@ -103,7 +104,7 @@ def test_running_out_of_time_answers_failed_once_saying_so(
         "unreachable?). Retry the deployment"
     )
     assert stack.function.name in body["Reason"]
-    assert len(body["Reason"]) <= handler.MAX_REASON_LENGTH
+    assert len(body["Reason"]) <= contract.MAX_REASON_LENGTH
     # The Id the job was being created under: the rollback's Delete names it, and succeeds.
     assert body["PhysicalResourceId"] == stack.job_id(event)
     # The main thread finished the Create after the timer had answered: it did not answer again
@@ -118,7 +119,7 @@ def responses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[cloud
     """A ResponseURL server whose certificate this process trusts, as the handler's container would."""
     with cloudformation.ResponseServer(tmp_path) as server:
         context = ssl.create_default_context(cafile=str(server.cert_file))
-        monkeypatch.setattr(handler, "_ssl_context", lambda: context)
+        monkeypatch.setattr(outbound, "ssl_context", lambda: context)
         yield server
 
 
@@ -140,7 +141,7 @@ def test_put_answer_retries_until_accepted(responses: cloudformation.ResponseSer
     url = responses.issue("arn:aws:cloudformation:us-east-1:123456789012:stack/S/1", "Job", "r1")
     responses.statuses = [503, 500, 429]
 
-    assert handler.put_answer(url, BODY, stop_at=time.monotonic() + 10)
+    assert answering.put_answer(url, BODY, stop_at=time.monotonic() + 10)
 
     assert [answer.status for answer in responses.answers("r1")] == [503, 500, 429, 200]
     assert responses.wait("r1").body == BODY
@@ -152,7 +153,7 @@ def test_put_answer_does_not_retry_a_refusal(
     url = responses.issue("arn:aws:cloudformation:us-east-1:123456789012:stack/S/1", "Job", "r1")
     responses.statuses = [403]
 
-    assert not handler.put_answer(url, BODY, stop_at=time.monotonic() + 10)
+    assert not answering.put_answer(url, BODY, stop_at=time.monotonic() + 10)
 
     assert [answer.status for answer in responses.answers("r1")] == [403]
     assert "HTTP 403" in logs.getvalue()
@@ -166,7 +167,7 @@ def test_put_answer_to_a_closed_port_gives_up_in_time(logs: io.StringIO) -> None
     url = f"https://127.0.0.1:{port}/response?X-Amz-Signature=0123456789abcdef"
 
     started = time.monotonic()
-    assert not handler.put_answer(url, BODY, stop_at=started + 1.5)
+    assert not answering.put_answer(url, BODY, stop_at=started + 1.5)
 
     assert time.monotonic() - started < 1.5
     assert "ConnectionRefusedError" in logs.getvalue()
@@ -186,13 +187,13 @@ def test_one_tls_context_per_container(
         return created[-1]
 
     monkeypatch.setattr(ssl, "create_default_context", create)
-    handler._ssl_context.cache_clear()
+    outbound.ssl_context.cache_clear()
     try:
         for n in range(3):
             url = responses.issue("arn:aws:cloudformation:us-east-1:123456789012:stack/S/1", "Job", f"r{n}")
-            assert handler.put_answer(url, BODY, stop_at=time.monotonic() + 10)
+            assert answering.put_answer(url, BODY, stop_at=time.monotonic() + 10)
     finally:
-        handler._ssl_context.cache_clear()
+        outbound.ssl_context.cache_clear()
     assert len(created) == 1
 
 
@@ -238,7 +239,7 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[Sent]:
         answers.append(Sent(url, json.loads(json.dumps(body)), time.monotonic()))
         return True
 
-    monkeypatch.setattr(handler, "put_answer", record)
+    monkeypatch.setattr(answering, "put_answer", record)
     return answers
 
 
@@ -250,9 +251,9 @@ def test_the_timer_and_the_main_thread_answer_once(sent: list[Sent], monkeypatch
         time.sleep(1.0)  # the timer fires at 0.75 s, and is still sending at 1.0 s
         return "clip", {}
 
-    monkeypatch.setattr(handler, "create_harvest_job", slow_create)
+    monkeypatch.setattr(lifecycle, "create_job", slow_create)
 
-    handler.handler(event("Create", "r1"), Context(1.0))
+    entry.handler(event("Create", "r1"), Context(1.0))
     returned = time.monotonic()
 
     (answer,) = sent
@@ -270,16 +271,16 @@ def test_a_timer_left_from_an_earlier_invocation_never_answers(
 ) -> None:
     # Lambda freezes the container when a handler returns: a timer thread that fired just then
     # runs on during the next invocation, which must not get its FAILED answer.
-    handler.handler(event("Delete", "r1"), Context(60))
-    stale = threading.Thread(target=handler.helper._timeout)  # not the current invocation's timer
+    entry.handler(event("Delete", "r1"), Context(60))
+    stale = threading.Thread(target=entry.helper._timeout)  # not the current invocation's timer
 
     def create(*_args: Any) -> tuple[str, dict[str, str]]:
         stale.start()
         stale.join()
         return "clip", {}
 
-    monkeypatch.setattr(handler, "create_harvest_job", create)
-    handler.handler(event("Create", "r2"), Context(60))
+    monkeypatch.setattr(lifecycle, "create_job", create)
+    entry.handler(event("Create", "r2"), Context(60))
 
     assert [(answer.body["RequestId"], answer.body["Status"]) for answer in sent] == [
         ("r1", "SUCCESS"),
@@ -300,10 +301,10 @@ def test_a_timer_left_from_an_earlier_invocation_never_answers(
 def test_an_event_missing_what_crhelper_needs_is_answered_failed_at_its_own_url(
     sent: list[Sent], changes: dict[str, Any], named: str
 ) -> None:
-    handler.handler(event("Delete", "previous", PhysicalResourceId="clip"), Context(60))
+    entry.handler(event("Delete", "previous", PhysicalResourceId="clip"), Context(60))
     broken = event("Create", "current", **changes)
 
-    handler.handler(broken, Context(60))
+    entry.handler(broken, Context(60))
 
     previous, answer = sent
     assert answer.url == broken["ResponseURL"] != previous.url
@@ -315,7 +316,7 @@ def test_an_event_missing_what_crhelper_needs_is_answered_failed_at_its_own_url(
 
 
 def test_a_malformed_delete_still_succeeds(sent: list[Sent]) -> None:
-    handler.handler(event("Delete", "r1", StackId=None, PhysicalResourceId="clip"), Context(60))
+    entry.handler(event("Delete", "r1", StackId=None, PhysicalResourceId="clip"), Context(60))
 
     (answer,) = sent
     assert (answer.body["Status"], answer.body["PhysicalResourceId"]) == ("SUCCESS", "clip")
@@ -349,7 +350,7 @@ def test_a_malformed_delete_still_succeeds(sent: list[Sent]) -> None:
 def test_an_event_that_cannot_be_answered_is_logged_and_dropped(
     sent: list[Sent], logs: io.StringIO, malformed: Any, logged: str
 ) -> None:
-    handler.handler(malformed, Context(60))
+    entry.handler(malformed, Context(60))
 
     assert sent == []
     assert f"Dropped an event that cannot be answered: {logged}" in logs.getvalue()

@@ -14,12 +14,12 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, cast
 
 import aws_cdk as cdk
-import mediapackage_harvest_handler
 import pytest
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match, Template
 from cdk_mediapackage_harvest import HarvestJob
+from mediapackage_harvest_handler import jobs_v1, poll_rules, waiting
 
 NO_BUNDLING: dict[str, list[str]] = {"aws:cdk:bundling-stacks": []}
 ENV = cdk.Environment(account="123456789012", region="eu-west-1")
@@ -444,7 +444,7 @@ def test_synthesized_properties_are_what_the_handler_accepts(three_jobs: ThreeJo
         BucketName="stack-first1234-abcdef",
         RoleArn="arn:aws:iam::123456789012:role/Stack-FirstHarvestRole-ABC",
     )
-    request = mediapackage_harvest_handler.parse_properties(properties)
+    request = jobs_v1.parse_properties(properties)
     assert request.origin_endpoint_id == "my-hls-endpoint"
     assert request.start_time == datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
     assert request.end_time == datetime(2025, 3, 1, 10, 30, tzinfo=UTC)
@@ -770,7 +770,7 @@ def test_the_rule_prefix_is_set_on_the_function_and_distinct_per_stack() -> None
         assert re.fullmatch(r"HarvestJobPoll-[0-9a-f]{10}-", prefix)
         prefixes.append(prefix)
     assert prefixes[0] != prefixes[1]
-    longest = mediapackage_harvest_handler.poll_rule_name(prefixes[0], "J" * 255)
+    longest = poll_rules.rule_name(prefixes[0], "J" * 255)
     assert len(longest) == 64
 
 
@@ -782,7 +782,7 @@ def test_synthesized_wait_properties_are_what_the_handler_accepts() -> None:
         stack = new_stack()
         properties = job_resource(stack, add_job(stack, **props))["Properties"]
         as_sent = {key: str(value).lower() for key, value in properties.items() if key in WAIT_KEYS}
-        assert mediapackage_harvest_handler.completion_timeout(as_sent) == expected
+        assert waiting.completion_timeout(as_sent) == expected
 
 
 WAIT_KEYS = ("WaitForCompletion", "CompletionTimeout")

@@ -23,13 +23,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
+import cdk_mediapackage_harvest_contract as contract
 import cdk_mediapackage_harvest_rules as rules
-import mediapackage_harvest_handler as handler
 import pytest
 from botocore.config import Config
 from conftest import LocalSetup, iso, recent_window
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from mediapackage_harvest_handler import answering, entry, outbound
 
 from local_aws.server import LocalAws
 
@@ -46,7 +47,7 @@ RESERVED_KEYS = {
     "OldResourceProperties",
     "PhysicalResourceId",
 }
-KNOWN_PROPERTIES = {*handler._PROPERTY_KEYS}
+KNOWN_PROPERTIES = {*contract.Property.KEYS}
 REQUIRED_PROPERTIES = ("OriginEndpointId", "StartTime", "EndTime", "S3Destination")
 DESTINATION_KEYS = ("BucketName", "ManifestKey", "RoleArn")
 #: One window for every event: two events that generate the same job Id (hypothesis reuses ids
@@ -110,10 +111,14 @@ def unknown_request_type(case: Case, data: st.DataObject) -> None:
 
 
 def odd_envelope_text(case: Case, data: st.DataObject) -> None:
-    """Unicode and odd characters in the ids CloudFormation sends: not a problem in itself."""
+    """Unicode and odd characters in the ids CloudFormation sends: not a problem in itself, except
+    in the StackId (always a stack ARN) and beyond the lengths CloudFormation sends."""
     key = data.draw(st.sampled_from(("StackId", "RequestId", "LogicalResourceId")))
     if key not in case.culprits:  # keep an earlier mutation's problem
-        case.event[key] = data.draw(SHORT_TEXT)
+        text = case.event[key] = data.draw(SHORT_TEXT)
+        limits = {"RequestId": answering.MAX_REQUEST_ID_LENGTH, "LogicalResourceId": 255}
+        if key == "StackId" or len(text) > limits[key]:
+            case.culprits.append(key)
 
 
 def extra_event_key(case: Case, data: st.DataObject) -> None:
@@ -312,7 +317,7 @@ def local_client(aws: LocalAws, monkeypatch: pytest.MonkeyPatch) -> None:
         endpoint_url=aws.endpoint_url,
         config=Config(retries={"mode": "standard", "total_max_attempts": 2}),
     )
-    monkeypatch.setattr(handler, "mediapackage_client", lambda: client)
+    monkeypatch.setattr(outbound, "mediapackage_client", lambda: client)
 
 
 @pytest.mark.usefixtures("local_client")
@@ -331,8 +336,8 @@ def test_every_event_gets_exactly_one_answer_that_names_its_problem(
         sent.append((url, json.loads(json.dumps(body))))
         return True
 
-    monkeypatch.setattr(handler, "put_answer", record)
-    monkeypatch.setattr(handler, "POLL_INTERVAL_SECONDS", 0.01)  # the local jobs finish at once
+    monkeypatch.setattr(answering, "put_answer", record)
+    monkeypatch.setattr(contract, "POLL_INTERVAL_SECONDS", 0.01)  # the local jobs finish at once
     case = Case(valid_event(data.draw(st.sampled_from(["Create", "Update", "Delete"])), setup, data))
     for mutation in data.draw(st.lists(st.sampled_from(MUTATIONS), max_size=3)):
         mutation(case, data)
@@ -341,7 +346,7 @@ def test_every_event_gets_exactly_one_answer_that_names_its_problem(
     url = case.event.get("ResponseURL") if isinstance(case.event, dict) else None
     logged = capture.stream.tell()
 
-    handler.handler(case.event, Context())
+    entry.handler(case.event, Context())
 
     logs = capture.stream.getvalue()[logged:]
     assert capture.failures == []
@@ -360,7 +365,7 @@ def test_every_event_gets_exactly_one_answer_that_names_its_problem(
         assert body[key] == (echoed if isinstance(echoed, str) else "")
     assert isinstance(body["PhysicalResourceId"], str)
     assert body["PhysicalResourceId"]
-    assert len(body["Reason"]) <= handler.MAX_REASON_LENGTH
+    assert len(body["Reason"]) <= contract.MAX_REASON_LENGTH
     event(f"answered {body['Status']}")
     if case.event.get("RequestType") == "Delete":
         assert body["Status"] == "SUCCESS", body["Reason"]
@@ -391,7 +396,9 @@ def valid_event(request_type: str, setup: LocalSetup, data: st.DataObject) -> di
     if wait is not None:
         properties["WaitForCompletion"] = wait
     if wait == "true":
-        properties["CompletionTimeout"] = str(data.draw(st.integers(60, 3600)))
+        properties["CompletionTimeout"] = str(
+            data.draw(st.integers(60, contract.MAX_COMPLETION_TIMEOUT_SECONDS))
+        )
     request_id = str(uuid.uuid4())
     event: dict[str, Any] = {
         "RequestType": request_type,

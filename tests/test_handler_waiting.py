@@ -11,18 +11,19 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
+import cdk_mediapackage_harvest_contract as contract
 import cdk_mediapackage_harvest_rules as rules
-import mediapackage_harvest_handler as handler
 import pytest
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
+from mediapackage_harvest_handler import answering, entry, jobs_v1, lifecycle, outbound, poll_rules, waiting
 
 JOB_ID = "HarvestStack-HarvestJob4AD607F3-0123456789ab"
 
 
 @pytest.fixture
 def stub() -> Iterator[Stubber]:
-    with Stubber(handler.mediapackage_client()) as stubber:
+    with Stubber(outbound.mediapackage_client()) as stubber:
         yield stubber
         stubber.assert_no_pending_responses()
 
@@ -60,8 +61,8 @@ class FakeTime:
         return self.now
 
 
-def budget(seconds: float) -> handler.Budget:
-    return handler.Budget(now=datetime.now(UTC), stop_at=time.monotonic() + seconds)
+def budget(seconds: float) -> waiting.Budget:
+    return waiting.Budget(now=datetime.now(UTC), stop_at=time.monotonic() + seconds)
 
 
 def expect_statuses(stub: Stubber, *statuses: str) -> None:
@@ -72,22 +73,22 @@ def expect_statuses(stub: Stubber, *statuses: str) -> None:
 def test_polls_every_interval_until_the_job_succeeds(stub: Stubber) -> None:
     fake = FakeTime()
     expect_statuses(stub, "IN_PROGRESS", "IN_PROGRESS", "SUCCEEDED")
-    pending = handler.PendingWait(JOB_ID, fake.now + 600, 600)
-    job = handler.wait_for_job(
-        handler.mediapackage_client(), pending, budget(300), sleep=fake.sleep, clock=fake.clock
+    pending = waiting.PendingWait(JOB_ID, fake.now + 600, 600)
+    job = jobs_v1.wait_for_job(
+        outbound.mediapackage_client(), pending, budget(300), sleep=fake.sleep, clock=fake.clock
     )
     assert job is not None
     assert job["Status"] == "SUCCEEDED"
-    assert fake.sleeps == [handler.POLL_INTERVAL_SECONDS] * 2
+    assert fake.sleeps == [contract.POLL_INTERVAL_SECONDS] * 2
 
 
 def test_a_failed_job_raises_naming_it_and_the_notification_event(stub: Stubber) -> None:
     fake = FakeTime()
     expect_statuses(stub, "IN_PROGRESS", "FAILED")
-    pending = handler.PendingWait(JOB_ID, fake.now + 600, 600)
-    with pytest.raises(handler.HarvestJobError) as caught:
-        handler.wait_for_job(
-            handler.mediapackage_client(), pending, budget(300), sleep=fake.sleep, clock=fake.clock
+    pending = waiting.PendingWait(JOB_ID, fake.now + 600, 600)
+    with pytest.raises(answering.RequestError) as caught:
+        jobs_v1.wait_for_job(
+            outbound.mediapackage_client(), pending, budget(300), sleep=fake.sleep, clock=fake.clock
         )
     assert str(caught.value) == (
         f"Harvest job {JOB_ID} failed. MediaPackage gives the cause only in the 'MediaPackage HarvestJob "
@@ -98,10 +99,10 @@ def test_a_failed_job_raises_naming_it_and_the_notification_event(stub: Stubber)
 def test_the_last_poll_is_at_the_deadline_then_it_fails(stub: Stubber) -> None:
     fake = FakeTime()
     expect_statuses(stub, "IN_PROGRESS", "IN_PROGRESS", "IN_PROGRESS")
-    pending = handler.PendingWait(JOB_ID, fake.now + 7, 7)
-    with pytest.raises(handler.HarvestJobError) as caught:
-        handler.wait_for_job(
-            handler.mediapackage_client(), pending, budget(300), sleep=fake.sleep, clock=fake.clock
+    pending = waiting.PendingWait(JOB_ID, fake.now + 7, 7)
+    with pytest.raises(answering.RequestError) as caught:
+        jobs_v1.wait_for_job(
+            outbound.mediapackage_client(), pending, budget(300), sleep=fake.sleep, clock=fake.clock
         )
     assert fake.sleeps == [5, 2]
     assert str(caught.value).startswith(
@@ -112,11 +113,11 @@ def test_the_last_poll_is_at_the_deadline_then_it_fails(stub: Stubber) -> None:
 def test_out_of_budget_returns_none_without_sleeping_past_it(stub: Stubber) -> None:
     fake = FakeTime()
     expect_statuses(stub, "IN_PROGRESS")
-    pending = handler.PendingWait(JOB_ID, fake.now + 600, 600)
-    job = handler.wait_for_job(
-        handler.mediapackage_client(),
+    pending = waiting.PendingWait(JOB_ID, fake.now + 600, 600)
+    job = jobs_v1.wait_for_job(
+        outbound.mediapackage_client(),
         pending,
-        budget(handler.POLL_INTERVAL_SECONDS - 1),
+        budget(contract.POLL_INTERVAL_SECONDS - 1),
         sleep=fake.sleep,
         clock=fake.clock,
     )
@@ -128,9 +129,9 @@ def test_a_job_that_vanished_fails(stub: Stubber) -> None:
     stub.add_client_error(
         "describe_harvest_job", "NotFoundException", "gone", 404, expected_params={"Id": JOB_ID}
     )
-    pending = handler.PendingWait(JOB_ID, time.time() + 600, 600)
-    with pytest.raises(handler.HarvestJobError, match=f"Harvest job {JOB_ID} was not found while waiting"):
-        handler.wait_for_job(handler.mediapackage_client(), pending, budget(300))
+    pending = waiting.PendingWait(JOB_ID, time.time() + 600, 600)
+    with pytest.raises(answering.RequestError, match=f"Harvest job {JOB_ID} was not found while waiting"):
+        jobs_v1.wait_for_job(outbound.mediapackage_client(), pending, budget(300))
 
 
 def test_the_budget_keeps_the_answer_margin() -> None:
@@ -141,24 +142,24 @@ def test_the_budget_keeps_the_answer_margin() -> None:
         def get_remaining_time_in_millis(self) -> int:
             return int(self.remaining_s * 1000)
 
-    left = handler.Budget.of(Context(600)).left()
-    assert 600 - handler.ANSWER_MARGIN_SECONDS - 1 < left <= 600 - handler.ANSWER_MARGIN_SECONDS
-    assert handler.Budget.of(Context(handler.ANSWER_MARGIN_SECONDS - 1)).left() <= 0
+    left = waiting.Budget.of(Context(600)).left()
+    assert 600 - contract.ANSWER_MARGIN_SECONDS - 1 < left <= 600 - contract.ANSWER_MARGIN_SECONDS
+    assert waiting.Budget.of(Context(contract.ANSWER_MARGIN_SECONDS - 1)).left() <= 0
     # The margin covers the call under way and the two calls that hand over to the poller.
-    assert handler.ANSWER_MARGIN_SECONDS > 3 * handler.CALL_SECONDS
+    assert contract.ANSWER_MARGIN_SECONDS > 3 * contract.CALL_SECONDS
 
 
 def test_the_first_look_waits_one_interval_unless_the_budget_is_shorter(stub: Stubber) -> None:
     fake = FakeTime()
     expect_statuses(stub, "SUCCEEDED")
-    pending = handler.PendingWait(JOB_ID, fake.now + 600, 600)
-    client = handler.mediapackage_client()
-    job = handler.wait_for_job(
+    pending = waiting.PendingWait(JOB_ID, fake.now + 600, 600)
+    client = outbound.mediapackage_client()
+    job = jobs_v1.wait_for_job(
         client, pending, budget(300), first_look_after=5, sleep=fake.sleep, clock=fake.clock
     )
     assert job is not None
     assert fake.sleeps == [5]
-    short = handler.wait_for_job(
+    short = jobs_v1.wait_for_job(
         client, pending, budget(4), first_look_after=5, sleep=fake.sleep, clock=fake.clock
     )
     assert short is None  # no DescribeHarvestJob at all: the Stubber has no response left
@@ -169,14 +170,20 @@ def test_the_first_look_waits_one_interval_unless_the_budget_is_shorter(stub: St
     [
         pytest.param({}, None, id="absent"),
         pytest.param({"WaitForCompletion": "false"}, None, id="false"),
-        pytest.param({"WaitForCompletion": "true"}, handler.DEFAULT_COMPLETION_TIMEOUT_SECONDS, id="default"),
+        pytest.param(
+            {"WaitForCompletion": "true"}, contract.DEFAULT_COMPLETION_TIMEOUT_SECONDS, id="default"
+        ),
         pytest.param({"WaitForCompletion": "true", "CompletionTimeout": "1"}, 1, id="1"),
-        pytest.param({"WaitForCompletion": "true", "CompletionTimeout": "3600"}, 3600, id="3600"),
+        pytest.param(
+            {"WaitForCompletion": "true", "CompletionTimeout": "3420"},
+            3420,
+            id="3420, the construct's largest",
+        ),
         pytest.param({"WaitForCompletion": "false", "CompletionTimeout": "60"}, None, id="timeout-unused"),
     ],
 )
 def test_wait_properties(properties: dict[str, Any], expected: int | None) -> None:
-    assert handler.completion_timeout(properties) == expected
+    assert waiting.completion_timeout(properties) == expected
 
 
 @pytest.mark.parametrize(
@@ -191,10 +198,10 @@ def test_wait_properties(properties: dict[str, Any], expected: int | None) -> No
         pytest.param({"WaitForCompletion": "True"}, "Property WaitForCompletion is 'True';", id="capital"),
         pytest.param(
             {"CompletionTimeout": "0"},
-            "Property CompletionTimeout is '0'; expected whole seconds from 1 to 3600",
+            "Property CompletionTimeout is '0'; expected whole seconds from 1 to 3420",
             id="0",
         ),
-        pytest.param({"CompletionTimeout": "3601"}, "Property CompletionTimeout is '3601';", id="3601"),
+        pytest.param({"CompletionTimeout": "3421"}, "Property CompletionTimeout is '3421';", id="3421"),
         pytest.param({"CompletionTimeout": "1.5"}, "Property CompletionTimeout is '1.5';", id="fraction"),
         pytest.param({"CompletionTimeout": "-5"}, "Property CompletionTimeout is '-5';", id="negative"),
         pytest.param({"CompletionTimeout": "٣٠"}, "Property CompletionTimeout is '٣٠';", id="arabic-digits"),
@@ -203,31 +210,31 @@ def test_wait_properties(properties: dict[str, Any], expected: int | None) -> No
     ],
 )
 def test_bad_wait_properties_name_the_property_and_value(properties: dict[str, Any], message: str) -> None:
-    with pytest.raises(handler.HarvestJobError) as caught:
-        handler.completion_timeout({"WaitForCompletion": "true", **properties})
+    with pytest.raises(answering.RequestError) as caught:
+        waiting.completion_timeout({"WaitForCompletion": "true", **properties})
     assert str(caught.value).startswith(message)
 
 
 @pytest.mark.parametrize("length", [0, 1, 29, 56, 57, 200, 255])
 def test_rule_names_fit_eventbridge_for_any_logical_id(length: int) -> None:
     prefix = "HarvestJobPoll-0123456789-"
-    name = handler.poll_rule_name(prefix, "L" * length)
-    assert len(name) <= handler.MAX_RULE_NAME
+    name = poll_rules.rule_name(prefix, "L" * length)
+    assert len(name) <= contract.MAX_RULE_NAME
     assert name.startswith(prefix + "L" * min(length, 29))
-    assert name != handler.poll_rule_name(prefix, "L" * length)
+    assert name != poll_rules.rule_name(prefix, "L" * length)
 
 
 def test_rule_names_keep_only_letters_and_digits_of_the_logical_id() -> None:
-    name = handler.poll_rule_name("P-", "Job/ü_1.x")
+    name = poll_rules.rule_name("P-", "Job/ü_1.x")
     assert name.startswith("P-Job1x-")
 
 
 def test_the_rule_prefix_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(handler.POLL_RULE_PREFIX_VARIABLE, "HarvestJobPoll-0123456789-")
-    assert handler.poll_rule_prefix() == "HarvestJobPoll-0123456789-"
-    monkeypatch.delenv(handler.POLL_RULE_PREFIX_VARIABLE)
-    with pytest.raises(handler.HarvestJobError, match="HARVEST_POLL_RULE_PREFIX is ''"):
-        handler.poll_rule_prefix()
+    monkeypatch.setenv(contract.Environment.POLL_RULE_PREFIX, "HarvestJobPoll-0123456789-")
+    assert poll_rules.prefix() == "HarvestJobPoll-0123456789-"
+    monkeypatch.delenv(contract.Environment.POLL_RULE_PREFIX)
+    with pytest.raises(answering.RequestError, match="HARVEST_POLL_RULE_PREFIX is ''"):
+        poll_rules.prefix()
 
 
 def test_the_poll_event_is_small_whatever_the_properties() -> None:
@@ -244,13 +251,13 @@ def test_the_poll_event_is_small_whatever_the_properties() -> None:
         "ResourceProperties": huge,
         "OldResourceProperties": huge,
     }
-    pending = handler.PendingWait(JOB_ID, 1_000_000.5, 3300)
-    polled = handler.poll_event(event, pending, "arn:aws:events:us-east-1:123456789012:rule/R")
+    pending = waiting.PendingWait(JOB_ID, 1_000_000.5, 3300)
+    polled = poll_rules.poll_event(event, pending, "arn:aws:events:us-east-1:123456789012:rule/R")
     assert "ResourceProperties" not in polled
     assert "OldResourceProperties" not in polled
     assert polled["PhysicalResourceId"] == JOB_ID
     assert polled["CrHelperPoll"] is True
-    assert handler.PendingWait.from_event(polled) == pending
+    assert waiting.PendingWait.from_event(polled) == pending
     assert len(json.dumps(polled)) < 2500
 
 
@@ -265,8 +272,8 @@ def test_the_poll_event_is_small_whatever_the_properties() -> None:
     ],
 )
 def test_a_poll_event_without_a_valid_wait_state_is_refused(state: Any) -> None:
-    with pytest.raises(handler.HarvestJobError, match="The poll event has no valid HarvestJobWait"):
-        handler.PendingWait.from_event({handler.WAIT_KEY: state} if state is not None else {})
+    with pytest.raises(answering.RequestError, match="The poll event has no valid HarvestJobWait"):
+        waiting.PendingWait.from_event({waiting.WAIT_KEY: state} if state is not None else {})
 
 
 @pytest.mark.parametrize(
@@ -282,7 +289,7 @@ def test_the_poller_targets_the_unqualified_function(arn: str) -> None:
         invoked_function_arn = arn
 
     assert (
-        handler.unqualified_function_arn(Context())
+        poll_rules.unqualified_function_arn(Context())
         == "arn:aws:lambda:us-east-1:123456789012:function:Handler"
     )
 
@@ -297,21 +304,21 @@ def test_a_describe_failing_past_botocores_retries_is_polled_again(stub: Stubber
         "describe_harvest_job", "ServiceUnavailableException", "busy", 503, expected_params={"Id": JOB_ID}
     )
     expect_statuses(stub, "SUCCEEDED")
-    pending = handler.PendingWait(JOB_ID, fake.now + 600, 600)
-    job = handler.wait_for_job(
-        handler.mediapackage_client(), pending, budget(300), sleep=fake.sleep, clock=fake.clock
+    pending = waiting.PendingWait(JOB_ID, fake.now + 600, 600)
+    job = jobs_v1.wait_for_job(
+        outbound.mediapackage_client(), pending, budget(300), sleep=fake.sleep, clock=fake.clock
     )
     assert job is not None
-    assert fake.sleeps == [handler.POLL_INTERVAL_SECONDS] * 2
+    assert fake.sleeps == [contract.POLL_INTERVAL_SECONDS] * 2
 
     stub.add_client_error(
         "describe_harvest_job", "ForbiddenException", "denied", 403, expected_params={"Id": JOB_ID}
     )
     with pytest.raises(
-        handler.HarvestJobError, match=f"DescribeHarvestJob {JOB_ID} failed: ForbiddenException: denied"
+        answering.RequestError, match=f"DescribeHarvestJob {JOB_ID} failed: ForbiddenException: denied"
     ):
-        handler.wait_for_job(
-            handler.mediapackage_client(), pending, budget(300), sleep=fake.sleep, clock=fake.clock
+        jobs_v1.wait_for_job(
+            outbound.mediapackage_client(), pending, budget(300), sleep=fake.sleep, clock=fake.clock
         )
 
 
@@ -325,13 +332,13 @@ def test_a_describe_failing_until_the_deadline_says_the_status_is_not_known(stub
             429,
             expected_params={"Id": JOB_ID},
         )
-    pending = handler.PendingWait(JOB_ID, fake.now + 5, 5)
-    with pytest.raises(handler.HarvestJobError) as caught:
-        handler.wait_for_job(
-            handler.mediapackage_client(), pending, budget(300), sleep=fake.sleep, clock=fake.clock
+    pending = waiting.PendingWait(JOB_ID, fake.now + 5, 5)
+    with pytest.raises(answering.RequestError) as caught:
+        jobs_v1.wait_for_job(
+            outbound.mediapackage_client(), pending, budget(300), sleep=fake.sleep, clock=fake.clock
         )
     assert str(caught.value).startswith(
-        f"Harvest job {JOB_ID} was still not known (DescribeHarvestJob failing) when the completion "
+        f"Harvest job {JOB_ID} was still not known (its status could not be read) when the completion "
         "timeout of 5 s ended"
     )
 
@@ -372,7 +379,7 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     answers: list[dict[str, Any]] = []
 
     def record(status: str | None = None, reason: str = "", **_: Any) -> None:
-        helper = handler.helper
+        helper = entry.helper
         answers.append(
             {
                 "Status": status or helper.Status,
@@ -382,9 +389,9 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
             }
         )
 
-    monkeypatch.setattr(handler.helper, "_send", record)
-    monkeypatch.setattr(handler, "REMOVAL_PAUSE_SECONDS", 0)
-    monkeypatch.setenv(handler.POLL_RULE_PREFIX_VARIABLE, "HarvestJobPoll-0123456789-")
+    monkeypatch.setattr(entry.helper, "_send", record)
+    monkeypatch.setattr(contract, "REMOVAL_PAUSE_SECONDS", 0)
+    monkeypatch.setenv(contract.Environment.POLL_RULE_PREFIX, "HarvestJobPoll-0123456789-")
     return answers
 
 
@@ -399,7 +406,7 @@ def poll_event(request_type: str = "Create", **extra: Any) -> dict[str, Any]:
         "CrHelperPoll": True,
         "CrHelperRule": RULE_ARN,
         "CrHelperData": {"PhysicalResourceId": JOB_ID},
-        handler.WAIT_KEY: handler.PendingWait(JOB_ID, time.time() + 600, 600).as_event(),
+        waiting.WAIT_KEY: waiting.PendingWait(JOB_ID, time.time() + 600, 600).as_event(),
         **extra,
     }
 
@@ -434,19 +441,19 @@ def test_a_removal_that_keeps_failing_never_changes_the_answer(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     events = FailingEvents()
-    monkeypatch.setattr(handler, "_events_client", lambda: events)
+    monkeypatch.setattr(outbound, "events_client", lambda: events)
     expect_statuses(stub, "SUCCEEDED")
-    handler.handler(poll_event(), Context())
+    entry.handler(poll_event(), Context())
     assert sent == [
         {
             "Status": "SUCCESS",
             "Reason": "",
             "PhysicalResourceId": JOB_ID,
-            "Data": handler.job_data(described("SUCCEEDED")),
+            "Data": jobs_v1.job_data(described("SUCCEEDED")),
         }
     ]
     # Each step tried REMOVAL_ATTEMPTS times; the rule is kept while its target may still fire.
-    assert events.calls == ["remove_targets"] * handler.REMOVAL_ATTEMPTS
+    assert events.calls == ["remove_targets"] * contract.REMOVAL_ATTEMPTS
     assert "Giving up: RemoveTargets" in caplog.text
 
 
@@ -454,7 +461,7 @@ def test_put_targets_failing_in_a_successful_answer_fails_the_resource_and_remov
     sent: list[dict[str, Any]], stub: Stubber
 ) -> None:
     """EventBridge reports a failed target inside a 200: without a target no poll would ever come."""
-    events = handler._events_client()
+    events = outbound.events_client()
     with Stubber(events) as eventbridge:
         eventbridge.add_response("put_rule", {"RuleArn": RULE_ARN})
         eventbridge.add_response(
@@ -471,7 +478,7 @@ def test_put_targets_failing_in_a_successful_answer_fails_the_resource_and_remov
         create = waiting_create()
         stub.add_response("create_harvest_job", described("IN_PROGRESS"))
         # Too short to wait: it hands over at once.
-        handler.handler(create, Context(remaining_ms=int(handler.ANSWER_MARGIN_SECONDS * 1000) + 1000))
+        entry.handler(create, Context(remaining_ms=int(contract.ANSWER_MARGIN_SECONDS * 1000) + 1000))
         eventbridge.assert_no_pending_responses()
     (answer,) = sent
     assert answer["Status"] == "FAILED"
@@ -489,18 +496,18 @@ def test_after_the_timer_answered_no_poller_is_set_up(
     """The timer answered FAILED while the create went on: the job still runs, but handing it to a
     poller would answer CloudFormation a second time."""
     events = FailingEvents()
-    monkeypatch.setattr(handler, "_events_client", lambda: events)
+    monkeypatch.setattr(outbound, "events_client", lambda: events)
     create = waiting_create()
     stub.add_response("create_harvest_job", described("IN_PROGRESS"))
-    original = handler.create_harvest_job
+    original = lifecycle.create_job
 
     def create_then_time_out(*arguments: Any) -> Any:
         created = original(*arguments)
-        handler.helper._answered = True  # as the timer thread does once it has answered
+        entry.helper._answered = True  # as the timer thread does once it has answered
         return created
 
-    monkeypatch.setattr(handler, "create_harvest_job", create_then_time_out)
-    handler.handler(create, Context(remaining_ms=int(handler.ANSWER_MARGIN_SECONDS * 1000) + 1000))
+    monkeypatch.setattr(lifecycle, "create_job", create_then_time_out)
+    entry.handler(create, Context(remaining_ms=int(contract.ANSWER_MARGIN_SECONDS * 1000) + 1000))
     assert events.calls == []  # no PutRule
     assert sent == []
 
@@ -509,16 +516,16 @@ def test_a_poll_after_the_timer_answered_removes_its_rule(
     sent: list[dict[str, Any]], stub: Stubber, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     events = FailingEvents()
-    monkeypatch.setattr(handler, "_events_client", lambda: events)
-    original = handler.wait_for_job
+    monkeypatch.setattr(outbound, "events_client", lambda: events)
+    original = jobs_v1.wait_for_job
 
     def wait_then_time_out(*arguments: Any, **settings: Any) -> Any:
-        handler.helper._answered = True
+        entry.helper._answered = True
         return original(*arguments, **settings)
 
-    monkeypatch.setattr(handler, "wait_for_job", wait_then_time_out)
+    monkeypatch.setattr(jobs_v1, "wait_for_job", wait_then_time_out)
     expect_statuses(stub, "SUCCEEDED")
-    handler.handler(poll_event(), Context())
+    entry.handler(poll_event(), Context())
     assert sent == []
     assert events.calls[0] == "remove_targets"
 
@@ -561,8 +568,8 @@ def test_a_bad_destination_is_named_not_blamed_on_the_manifest_key(
             **destination,
         },
     }
-    with pytest.raises(handler.HarvestJobError) as caught:
-        handler.parse_properties(properties)
+    with pytest.raises(answering.RequestError) as caught:
+        jobs_v1.parse_properties(properties)
     assert str(caught.value).startswith(message)
 
 
@@ -594,22 +601,22 @@ def test_a_create_that_waited_out_the_quota_hands_its_job_to_the_poller(
         looks.append(job_id)
         return described("IN_PROGRESS")
 
-    monkeypatch.setattr(handler, "describe_job", describe)
+    monkeypatch.setattr(jobs_v1, "describe_job", describe)
     stub.add_client_error("create_harvest_job", "TooManyRequestsException", "Limit exceeded", 429)
     stub.add_response("create_harvest_job", described("IN_PROGRESS"))
-    events = handler._events_client()
+    events = outbound.events_client()
     with Stubber(events) as eventbridge:
         eventbridge.add_response("put_rule", {"RuleArn": RULE_ARN})
         eventbridge.add_response("put_targets", {"FailedEntryCount": 0, "FailedEntries": []})
         # Room for one quota wait (2 s) and the two calls it keeps back, then some polling.
-        budget_seconds = 2 + 2 * handler.CALL_SECONDS + 1
-        handler.handler(
+        budget_seconds = 2 + 2 * contract.CALL_SECONDS + 1
+        entry.handler(
             waiting_create(),
-            Context(remaining_ms=int((handler.ANSWER_MARGIN_SECONDS + budget_seconds) * 1000)),
+            Context(remaining_ms=int((contract.ANSWER_MARGIN_SECONDS + budget_seconds) * 1000)),
         )
         eventbridge.assert_no_pending_responses()
-    assert waited[0] == handler.QUOTA_BACKOFF_BASE
-    assert set(waited[1:]) == {handler.POLL_INTERVAL_SECONDS}
+    assert waited[0] == contract.QUOTA_BACKOFF_BASE_SECONDS
+    assert set(waited[1:]) == {contract.POLL_INTERVAL_SECONDS}
     assert sum(waited) <= budget_seconds
     assert len(looks) == len(waited) - 1  # one look after each poll interval
     assert set(looks) == {JOB_ID}

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
+import cdk_mediapackage_harvest_contract as contract
 import cdk_mediapackage_harvest_rules as rules
-import mediapackage_harvest_handler as handler
 import pytest
 from aws_cdk import aws_s3 as s3
 from cdk_mediapackage_harvest import HarvestJob
@@ -144,7 +144,7 @@ def test_fifty_jobs_created_at_once_within_the_quota_and_throttling(
     outer = sum(invocation.logs.count("calling again") for invocation in invocations)
     longest = max(invocation.seconds for invocation in invocations)
     print(  # noqa: T201 - the figures are this test's report
-        f"\n{JOBS} concurrent Creates, {handler.MAX_ATTEMPTS} botocore attempts per call, quota "
+        f"\n{JOBS} concurrent Creates, {contract.MAX_ATTEMPTS} botocore attempts per call, quota "
         f"{aws.harvest.max_concurrent_jobs}, jobs of {aws.harvest.completion_delay:g} s, 30% throttled:\n"
         f"  wall time {wall:.1f} s, longest invocation {longest:.1f} s (function timeout "
         f"{deployment.function.timeout_ms / 1000:.0f} s)\n"
@@ -165,7 +165,7 @@ def test_a_quota_that_stays_full_fails_the_create_in_time_naming_it(
 ) -> None:
     stack = Stack(cloudformation.Assembly(example_assembly, "HarvestStack"), aws, responses)
     # Room for the answer margin, the last call and the lookup after it, and 10 s of waiting.
-    timeout = handler.ANSWER_MARGIN_SECONDS + 2 * handler.CALL_SECONDS + 10
+    timeout = contract.ANSWER_MARGIN_SECONDS + 2 * contract.CALL_SECONDS + 10
     stack.function = dataclasses.replace(stack.function, timeout_ms=int(timeout * 1000))
     aws.harvest.max_concurrent_jobs = 1
     aws.harvest.completion_delay = 600
@@ -188,5 +188,5 @@ def test_a_quota_that_stays_full_fails_the_create_in_time_naming_it(
         failed.body["Reason"],
     ), failed.body["Reason"]
     assert "calling again" in failed.invocation.logs, "waited past botocore's retries"
-    assert failed.invocation.seconds < timeout - handler.ANSWER_MARGIN_SECONDS, "answered inside the budget"
+    assert failed.invocation.seconds < timeout - contract.ANSWER_MARGIN_SECONDS, "answered inside the budget"
     assert [job["Id"] for job in jobs(aws)] == ["running"]

@@ -17,9 +17,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import mediapackage_harvest_handler as handler
+import cdk_mediapackage_harvest_contract as contract
 import pytest
 from conftest import LocalSetup, iso, recent_window
+from mediapackage_harvest_handler import waiting
 from test_lifecycle import Delivery, Stack, assert_answer, expected_data, failed_create_id
 
 from local_aws import cloudformation, eventbridge, harvest_jobs
@@ -41,7 +42,7 @@ def stack(example_assembly: Path, aws: LocalAws, tmp_path: Path) -> Iterator[Sta
 
 
 def prefix(stack: Stack) -> str:
-    return stack.function.environment[handler.POLL_RULE_PREFIX_VARIABLE]
+    return stack.function.environment[contract.Environment.POLL_RULE_PREFIX]
 
 
 def scheduler(stack: Stack, aws: LocalAws, timeout_ms: int | None = None) -> eventbridge.Scheduler:
@@ -130,7 +131,7 @@ def test_a_job_finishing_during_the_first_invocation_is_answered_within_the_poll
     job_id = stack.job_id(event)
     assert_answer(done, "SUCCESS", physical_id=job_id, data=expected_data(describe(aws, job_id), "SUCCEEDED"))
     seconds = latency(aws, job_id, stack, event)
-    assert 0 < seconds <= handler.POLL_INTERVAL_SECONDS + REQUEST_SLACK
+    assert 0 < seconds <= contract.POLL_INTERVAL_SECONDS + REQUEST_SLACK
     # No poller was set up: not one request to EventBridge or Lambda.
     assert aws.faults.stats["events"] == before["events"] == 0
     assert aws.faults.stats["lambda"] == before["lambda"]
@@ -144,15 +145,15 @@ def test_a_job_outliving_the_first_invocation_completes_through_the_poller(
     job_id = stack.job_id(event)
     rule = hand_over(stack, aws, event)
     assert rule["Name"].startswith(prefix(stack))
-    assert len(rule["Name"]) <= handler.MAX_RULE_NAME
+    assert len(rule["Name"]) <= contract.MAX_RULE_NAME
     assert rule["ScheduleExpression"] == "rate(1 minute)"
     local = scheduler(stack, aws)
     (target,) = local.targets(rule["Name"])
     assert target["Arn"] == stack.function.arn
-    assert len(target["Input"]) < handler.MAX_TARGET_INPUT
+    assert len(target["Input"]) < contract.MAX_TARGET_INPUT
     polled = json.loads(target["Input"])
     assert "ResourceProperties" not in polled
-    assert polled[handler.WAIT_KEY]["Id"] == job_id
+    assert polled[waiting.WAIT_KEY]["Id"] == job_id
     assert local.allowed(stack.function, rule["Arn"])  # through the template's one permission
     assert template_statements(stack, aws)
 
@@ -169,7 +170,7 @@ def test_a_job_outliving_the_first_invocation_completes_through_the_poller(
         physical_id=job_id,
         data=expected_data(describe(aws, job_id), "SUCCEEDED"),
     )
-    assert latency(aws, job_id, stack, event) <= handler.POLL_INTERVAL_SECONDS + REQUEST_SLACK
+    assert latency(aws, job_id, stack, event) <= contract.POLL_INTERVAL_SECONDS + REQUEST_SLACK
     assert_cleaned_up(stack, aws)
 
 
@@ -223,7 +224,7 @@ def test_a_logical_id_of_200_characters_fits_the_rule_name(
     aws.harvest.completion_delay = 3.0
     event = stack.event("Create", stack.properties(setup, wait=True))
     rule = hand_over(stack, aws, event)
-    assert len(rule["Name"]) == handler.MAX_RULE_NAME
+    assert len(rule["Name"]) == contract.MAX_RULE_NAME
     poll_until_answered(stack, aws, event)
     job_id = stack.job_id(event)
     assert_answer(

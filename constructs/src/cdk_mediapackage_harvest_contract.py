@@ -38,7 +38,7 @@ class Property:
     WAIT_FOR_COMPLETION: Final = "WaitForCompletion"
     COMPLETION_TIMEOUT: Final = "CompletionTimeout"
     #: CloudFormation's own; they reach the handler with the others.
-    SERVICE_TOKEN: Final = "ServiceToken"
+    SERVICE_TOKEN: Final = "ServiceToken"  # noqa: S105 - a property name
     SERVICE_TIMEOUT: Final = "ServiceTimeout"
 
     DESTINATION_KEYS: Final = (BUCKET_NAME, MANIFEST_KEY, ROLE_ARN)
@@ -99,7 +99,7 @@ READ_TIMEOUT_SECONDS: Final = 5
 #: The longest one call can take: every attempt timing out, with botocore's backoff (at most
 #: 1, 2, 4 s) between them: 4 x (2 + 5) + 7 = 35 s.
 CALL_SECONDS: Final = MAX_ATTEMPTS * (CONNECT_TIMEOUT_SECONDS + READ_TIMEOUT_SECONDS) + sum(
-    2**attempt for attempt in range(MAX_ATTEMPTS - 1)
+    1 << attempt for attempt in range(MAX_ATTEMPTS - 1)
 )
 #: Kept at the end of an invocation: the look under way, PutRule and PutTargets to hand the wait to
 #: the poller (3 calls), and the answer (15 s): 3 x 35 + 15 = 120 s.

@@ -1,8 +1,9 @@
 """The handler's Lambda asset, built at synth time without Docker and without network.
 
-The asset holds three things: the handler module (from ``lambda/`` in this repository, from
-``cdk_mediapackage_harvest/_handler/`` in an installed wheel), the shared rules module, and the
-installed, pinned crhelper package with its metadata. Its hash is taken from this output
+The asset holds three things: the handler package ``mediapackage_harvest_handler/`` (from
+``lambda/`` in this repository, from ``cdk_mediapackage_harvest/_handler/`` in an installed wheel),
+the two shared standard-library modules (contract and rules), and the installed, pinned crhelper
+package with its metadata. Its hash is taken from this output
 (``AssetHashType.OUTPUT``), so a change to any of them, crhelper's version included, changes it.
 """
 
@@ -20,18 +21,20 @@ import cdk_mediapackage_harvest_rules
 import jsii
 from aws_cdk import aws_lambda as lambda_
 
-HANDLER_MODULE = "mediapackage_harvest_handler"
+#: The handler package, and the module of its entry point (the function's ``Handler`` less ``.handler``).
+HANDLER_PACKAGE = "mediapackage_harvest_handler"
+HANDLER_MODULE = cdk_mediapackage_harvest_contract.HANDLER.rpartition(".")[0]
 RUNTIME = lambda_.Runtime.PYTHON_3_14
 
 
 def handler_source_dir() -> Path:
-    """The folder that holds the handler: inside the installed wheel, or this repository's."""
+    """The folder that holds the handler package: inside the installed wheel, or this repository's."""
     here = Path(__file__).resolve().parent
     for candidate in (here / "_handler", here.parents[2] / "lambda"):
-        if (candidate / f"{HANDLER_MODULE}.py").is_file():
+        if (candidate / HANDLER_PACKAGE / "__init__.py").is_file():
             return candidate
     raise FileNotFoundError(
-        f"cdk-mediapackage-harvest: {HANDLER_MODULE}.py is neither in {here / '_handler'} "
+        f"cdk-mediapackage-harvest: the package {HANDLER_PACKAGE} is neither in {here / '_handler'} "
         f"(an installed wheel) nor in {here.parents[2] / 'lambda'} (a checkout); reinstall the package"
     )
 
@@ -55,7 +58,8 @@ def _crhelper_files() -> list[tuple[Path, Path]]:
 def build_asset(output_dir: Path, handler_dir: Path | None = None) -> None:
     """Lay out the Lambda asset in ``output_dir`` (what local bundling runs)."""
     source = handler_dir or handler_source_dir()
-    files = [(path, Path(path.name)) for path in sorted(source.glob("*.py"))]
+    package = source / HANDLER_PACKAGE
+    files = [(path, Path(HANDLER_PACKAGE) / path.name) for path in sorted(package.glob("*.py"))]
     for shared in (cdk_mediapackage_harvest_contract, cdk_mediapackage_harvest_rules):
         module = Path(str(shared.__file__))
         files.append((module, Path(module.name)))

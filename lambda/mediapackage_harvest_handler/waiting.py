@@ -1,0 +1,159 @@
+"""Waiting for a job to finish: the invocation's time budget, the deadline, and the look loop.
+
+Knows budgets and the rules of waiting, not the fields of any job: a job module hands it a ``look``
+that says what it saw. Imports ``answering`` (RequestError), ``outbound`` (what is transient), the
+contract module and the standard library.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import cdk_mediapackage_harvest_contract as contract
+from botocore.exceptions import BotoCoreError
+
+from mediapackage_harvest_handler import outbound
+from mediapackage_harvest_handler.answering import RequestError
+
+logger = logging.getLogger(__name__)
+
+#: The key of the wait's state in a scheduled poll's event.
+WAIT_KEY = "HarvestJobWait"
+#: The shortest completion timeout the handler accepts: a wait shorter than the construct's minute
+#: only fails sooner (the tests use a few seconds); the construct asks for at least a minute.
+MIN_ACCEPTED_COMPLETION_TIMEOUT_SECONDS = 1
+
+Outcome = Literal["running", "succeeded", "failed"]
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The time an event's work has: its wall-clock start, and the monotonic instant to stop by."""
+
+    now: datetime
+    stop_at: float
+
+    @classmethod
+    def of(cls, context: object, *, at_most: float | None = None) -> Budget:
+        """This invocation's budget: the Lambda deadline less the answer margin (and ``at_most``)."""
+        remaining = getattr(context, "get_remaining_time_in_millis", lambda: 0)() / 1000
+        seconds = max(0.0, remaining - contract.ANSWER_MARGIN_SECONDS)
+        if at_most is not None:
+            seconds = min(seconds, at_most)
+        return cls(now=datetime.now(UTC), stop_at=time.monotonic() + seconds)
+
+    def left(self) -> float:
+        """Seconds of work left (negative once past ``stop_at``)."""
+        return self.stop_at - time.monotonic()
+
+
+@dataclass(frozen=True)
+class PendingWait:
+    """A job being waited for: its Id, the wall-clock deadline (epoch seconds) and the timeout."""
+
+    job_id: str
+    deadline: float
+    timeout_seconds: int
+
+    @classmethod
+    def starting(cls, job_id: str, budget: Budget, timeout_seconds: int) -> PendingWait:
+        return cls(job_id, budget.now.timestamp() + timeout_seconds, timeout_seconds)
+
+    def as_event(self) -> dict[str, Any]:
+        return {"Id": self.job_id, "Deadline": self.deadline, "TimeoutSeconds": self.timeout_seconds}
+
+    @classmethod
+    def from_event(cls, event: Mapping[str, Any]) -> PendingWait:
+        state = event.get(WAIT_KEY)
+        if isinstance(state, Mapping):
+            job_id, deadline, timeout = state.get("Id"), state.get("Deadline"), state.get("TimeoutSeconds")
+            if isinstance(job_id, str) and isinstance(deadline, int | float) and isinstance(timeout, int):
+                return cls(job_id, float(deadline), timeout)
+        raise RequestError(f"The poll event has no valid {WAIT_KEY} (Id, Deadline and TimeoutSeconds)")
+
+
+@dataclass(frozen=True)
+class Seen:
+    """One look at a job: its status as the service words it, what that means, and the job itself."""
+
+    status: str
+    outcome: Outcome
+    job: Any = None
+    failure: str = ""
+    """With ``failed``: the Reason."""
+
+
+def completion_timeout(properties: object) -> int | None:
+    """The seconds to wait for the job (``WaitForCompletion``, ``CompletionTimeout``); None: no wait.
+
+    Both are optional: without ``WaitForCompletion`` the handler does not wait.
+    """
+    if not isinstance(properties, Mapping):
+        return None
+    wait_key, timeout_key = contract.Property.WAIT_FOR_COMPLETION, contract.Property.COMPLETION_TIMEOUT
+    wait = properties.get(wait_key, "false")
+    if wait not in ("true", "false"):
+        raise RequestError(f"Property {wait_key} is {wait!r}; expected 'true' or 'false'")
+    timeout = properties.get(timeout_key, str(contract.DEFAULT_COMPLETION_TIMEOUT_SECONDS))
+    lowest, highest = MIN_ACCEPTED_COMPLETION_TIMEOUT_SECONDS, contract.MAX_COMPLETION_TIMEOUT_SECONDS
+    whole = isinstance(timeout, str) and timeout.isascii() and timeout.isdigit() and len(timeout) <= 5
+    if not whole or not lowest <= int(timeout) <= highest:
+        raise RequestError(
+            f"Property {timeout_key} is {timeout!r:.40}; expected whole seconds from {lowest} to {highest}"
+        )
+    return int(timeout) if wait == "true" else None
+
+
+def wait_for(
+    look: Callable[[], Seen | None],
+    pending: PendingWait,
+    budget: Budget,
+    *,
+    first_look_after: float = 0.0,
+    sleep: Callable[[float], None] | None = None,
+    clock: Callable[[], float] | None = None,
+) -> Seen | None:
+    """Look every ``POLL_INTERVAL_SECONDS``: what was seen once the job succeeded, or None when the
+    budget ends first (the caller hands over to the poller).
+
+    A failed job, the deadline passing and a job that no longer exists (``look`` answers None) raise
+    :class:`RequestError`. A transient error (throttled, 5xx past botocore's retries) costs one look.
+    """
+    sleep = sleep or time.sleep
+    clock = clock or time.time
+    job_id = pending.job_id
+    if first_look_after > 0:
+        if budget.left() < first_look_after:
+            return None
+        sleep(min(first_look_after, max(0.0, pending.deadline - clock())))
+    while True:
+        try:
+            seen = look()
+        except (RequestError, BotoCoreError) as error:
+            if not outbound.is_transient(error.__cause__ if isinstance(error, RequestError) else error):
+                raise
+            logger.warning({"message": "Looking at the harvest job failed; polling on", "error": str(error)})
+            seen = Seen("not known (its status could not be read)", "running")
+        if seen is None:
+            raise RequestError(f"Harvest job {job_id} was not found while waiting for it")
+        if seen.outcome == "succeeded":
+            logger.info({"message": "Harvest job finished", "harvestJobId": job_id, "status": seen.status})
+            return seen
+        if seen.outcome == "failed":
+            raise RequestError(seen.failure)
+        until_deadline = pending.deadline - clock()
+        if until_deadline <= 0:
+            raise RequestError(
+                f"Harvest job {job_id} was still {seen.status} when the completion timeout of "
+                f"{pending.timeout_seconds} s ended; it goes on in MediaPackage. Raise "
+                "completion_timeout, or set wait_for_completion=False"
+            )
+        pause = min(contract.POLL_INTERVAL_SECONDS, until_deadline)
+        if budget.left() < pause:
+            return None
+        sleep(pause)
