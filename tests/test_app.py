@@ -315,4 +315,4 @@ def test_cdk_synth_through_the_cli(tmp_path: Path) -> None:
     functions = [r for r in resources.values() if r["Type"] == "AWS::Lambda::Function"]
     assert len(functions) == 1
     asset = outdir / f"asset.{functions[0]['Properties']['Code']['S3Key'].removesuffix('.zip')}"
-    assert (asset / "mediapackage_harvest_handler.py").is_file()
+    assert (asset / "mediapackage_harvest_handler" / "entry.py").is_file()

@@ -13,8 +13,11 @@ from aws_cdk import aws_s3 as s3
 from cdk_mediapackage_harvest import HarvestJob, _asset
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-HANDLER = "mediapackage_harvest_handler.py"
-RULES = "cdk_mediapackage_harvest_rules.py"
+HANDLER = "mediapackage_harvest_handler/entry.py"
+HANDLER_MODULES = sorted(
+    path.name for path in (REPO_ROOT / "lambda" / "mediapackage_harvest_handler").glob("*.py")
+)
+SHARED = ("cdk_mediapackage_harvest_contract.py", "cdk_mediapackage_harvest_rules.py")
 CRHELPER_VERSION = importlib.metadata.version("crhelper")
 
 
@@ -68,19 +71,21 @@ def test_handler_source_dir_is_the_repos_lambda_folder() -> None:
     assert (found / HANDLER).is_file()
 
 
-def test_asset_holds_handler_rules_and_crhelper(reference: tuple[str, Path]) -> None:
+def test_asset_holds_the_handler_package_the_shared_modules_and_crhelper(reference: tuple[str, Path]) -> None:
     _, folder = reference
     files = {path.relative_to(folder).as_posix() for path in folder.rglob("*") if path.is_file()}
-    assert HANDLER in files
-    assert RULES in files
+    assert {f"mediapackage_harvest_handler/{name}" for name in HANDLER_MODULES} <= files
+    assert set(SHARED) <= files
     assert f"crhelper-{CRHELPER_VERSION}.dist-info/METADATA" in files
     crhelper_sources = {name for name in files if name.startswith("crhelper/")}
     assert {"crhelper/__init__.py", "crhelper/resource_helper.py"} <= crhelper_sources
     assert all(name.endswith(".py") for name in crhelper_sources)
     assert not [name for name in files if "__pycache__" in name or name.endswith(".pyc")]
-    assert (folder / HANDLER).read_bytes() == (REPO_ROOT / "lambda" / HANDLER).read_bytes()
-    rules = REPO_ROOT / "constructs" / "src" / RULES
-    assert (folder / RULES).read_bytes() == rules.read_bytes()
+    for name in HANDLER_MODULES:
+        module = f"mediapackage_harvest_handler/{name}"
+        assert (folder / module).read_bytes() == (REPO_ROOT / "lambda" / module).read_bytes()
+    for name in SHARED:
+        assert (folder / name).read_bytes() == (REPO_ROOT / "constructs" / "src" / name).read_bytes()
     metadata = (folder / f"crhelper-{CRHELPER_VERSION}.dist-info" / "METADATA").read_text()
     assert f"Version: {CRHELPER_VERSION}" in metadata
 
@@ -89,10 +94,10 @@ def test_asset_leaves_out_bytecode_from_the_handler_folder(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     source = copy_of_lambda_dir(tmp_path / "lambda")
-    cache = source / "__pycache__"
+    cache = source / "mediapackage_harvest_handler" / "__pycache__"
     cache.mkdir()
-    (cache / "mediapackage_harvest_handler.cpython-311.pyc").write_bytes(b"\x00stale bytecode")
-    (source / "stray.pyc").write_bytes(b"\x00stale bytecode")
+    (cache / "entry.cpython-311.pyc").write_bytes(b"\x00stale bytecode")
+    (source / "mediapackage_harvest_handler" / "stray.pyc").write_bytes(b"\x00stale bytecode")
     monkeypatch.setattr(_asset, "handler_source_dir", lambda: source)
     _, folder = synth_asset(tmp_path / "out")
     assert (folder / HANDLER).is_file()

@@ -21,15 +21,17 @@ import pytest
 from packaging.requirements import Requirement
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-HANDLER = "cdk_mediapackage_harvest/_handler/mediapackage_harvest_handler.py"
+HANDLER_PACKAGE = REPO_ROOT / "lambda" / "mediapackage_harvest_handler"
+HANDLER_MODULES = sorted(path.name for path in HANDLER_PACKAGE.glob("*.py"))
 IN_THE_SDIST = {
     "constructs/src/cdk_mediapackage_harvest/__init__.py",
     "constructs/src/cdk_mediapackage_harvest/_asset.py",
     "constructs/src/cdk_mediapackage_harvest/_provider.py",
     "constructs/src/cdk_mediapackage_harvest/harvest_job.py",
     "constructs/src/cdk_mediapackage_harvest/py.typed",
+    "constructs/src/cdk_mediapackage_harvest_contract.py",
     "constructs/src/cdk_mediapackage_harvest_rules.py",
-    "lambda/mediapackage_harvest_handler.py",
+    *(f"lambda/mediapackage_harvest_handler/{name}" for name in HANDLER_MODULES),
     "hatch_build.py",
     "pyproject.toml",
     "README.md",
@@ -44,8 +46,9 @@ IN_THE_WHEEL = {
     "cdk_mediapackage_harvest/_provider.py",
     "cdk_mediapackage_harvest/harvest_job.py",
     "cdk_mediapackage_harvest/py.typed",
+    "cdk_mediapackage_harvest_contract.py",
     "cdk_mediapackage_harvest_rules.py",
-    HANDLER,
+    *(f"cdk_mediapackage_harvest/_handler/mediapackage_harvest_handler/{name}" for name in HANDLER_MODULES),
 }
 
 # Three jobs, two buckets: one handler function for all of them. Written into an empty folder
@@ -253,8 +256,10 @@ def test_the_installed_wheel_synthesizes_outside_the_repository_without_docker(
     assert types.count("AWS::Lambda::Function") == 1
     assert types.count("Custom::MediaPackageHarvestJob") == 3
     (asset,) = (path for path in outdir.iterdir() if path.is_dir() and path.name.startswith("asset."))
-    assert (asset / "mediapackage_harvest_handler.py").is_file()
+    assert (asset / "cdk_mediapackage_harvest_contract.py").is_file()
     assert (asset / "cdk_mediapackage_harvest_rules.py").is_file()
     assert (asset / "crhelper" / "__init__.py").is_file()
     with zipfile.ZipFile(wheel_from_sdist) as archive:
-        assert (asset / "mediapackage_harvest_handler.py").read_bytes() == archive.read(HANDLER)
+        for name in HANDLER_MODULES:
+            packed = archive.read(f"cdk_mediapackage_harvest/_handler/mediapackage_harvest_handler/{name}")
+            assert (asset / "mediapackage_harvest_handler" / name).read_bytes() == packed
