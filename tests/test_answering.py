@@ -356,3 +356,33 @@ def test_an_event_that_cannot_be_answered_is_logged_and_dropped(
     assert f"Dropped an event that cannot be answered: {logged}" in logs.getvalue()
     assert "s3cr3t" not in logs.getvalue()
     assert "Traceback" not in logs.getvalue()
+
+
+@pytest.mark.parametrize("length", [300, 5_000, 140_000])
+@pytest.mark.parametrize("key", ["StackId", "RequestId", "LogicalResourceId"])
+@pytest.mark.parametrize("request_type", ["Create", "Update", "Delete"])
+def test_no_envelope_makes_an_answer_cloudformation_would_refuse(
+    sent: list[Sent], logs: io.StringIO, request_type: str, key: str, length: int
+) -> None:
+    """CloudFormation sends a stack ARN, a UUID and a logical id of at most 255 characters: anything
+    else is malformed, answered FAILED (a Delete SUCCESS) only when that answer fits."""
+    oversized = {
+        "StackId": f"arn:aws:cloudformation:us-east-1:123456789012:stack/{'S' * length}/1",
+        "RequestId": "R" * length,
+        "LogicalResourceId": "L" * length,
+    }[key]
+    broken = event(request_type, "r1", PhysicalResourceId="clip", **{key: oversized})
+
+    entry.handler(broken, Context(60))
+
+    for answer in sent:
+        assert len(json.dumps(answer.body).encode()) <= contract.MAX_ANSWER_BYTES
+        assert len(answer.body["PhysicalResourceId"].encode()) <= contract.MAX_PHYSICAL_ID_BYTES
+    assert f"Malformed event: {key}" in logs.getvalue()
+    assert "X-Amz-Signature=r1" not in logs.getvalue()
+    if length == 300:  # the echoed envelope still fits: answered once
+        (answer,) = sent
+        assert answer.body["Status"] == ("SUCCESS" if request_type == "Delete" else "FAILED")
+    else:
+        assert sent == []
+        assert "Not answering: the answer would be" in logs.getvalue()

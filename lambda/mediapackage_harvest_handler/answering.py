@@ -140,6 +140,18 @@ def answer_size(event: Mapping[str, Any], physical_id: str, data: Mapping[str, s
     )
 
 
+def refusal(body: Mapping[str, Any]) -> str | None:
+    """Why CloudFormation would refuse this answer (over 4,096 bytes, or a PhysicalResourceId over
+    1,024 bytes), or None. Only an envelope CloudFormation never sends can lead to one."""
+    size, id_size = body_size(body), _utf8_size(str(body.get("PhysicalResourceId", "")))
+    if size > contract.MAX_ANSWER_BYTES or id_size > contract.MAX_PHYSICAL_ID_BYTES:
+        return (
+            f"the answer would be {size} bytes (at most {contract.MAX_ANSWER_BYTES}) with a {id_size}-byte "
+            f"PhysicalResourceId (at most {contract.MAX_PHYSICAL_ID_BYTES})"
+        )
+    return None
+
+
 def timeout_reason(event: Mapping[str, Any], context: object) -> str:
     """The Reason sent when the function is about to run out of time."""
     request_type = envelope_text(event, "RequestType") or "request"
@@ -153,8 +165,7 @@ def timeout_reason(event: Mapping[str, Any], context: object) -> str:
 def put_answer(url: str, body: Mapping[str, Any], *, stop_at: float) -> bool:
     """PUT the answer to the ResponseURL; True once CloudFormation's S3 took it (2xx).
 
-    An answer over CloudFormation's 4,096 bytes or with a PhysicalResourceId over 1,024 bytes is
-    never sent (CloudFormation would refuse it). Connection errors, 408, 429 and 5xx are retried
+    Connection errors, 408, 429 and 5xx are retried
     with exponential backoff and full jitter until ``stop_at`` (a ``time.monotonic()`` instant);
     another status ends at once (a 403 stays a 403). The URL is a credential: only its host is
     ever logged.

@@ -196,6 +196,10 @@ class HarvestJobResource(CfnResource):
         return answering.made_up_physical_id(event if isinstance(event, Mapping) else {})
 
     def _put(self, url: str, body: dict[str, Any], _ssl_verify: object) -> None:
+        refused = answering.refusal(body)
+        if refused:
+            logger.error({"message": f"Not answering: {refused}", "status": body.get("Status")})
+            return
         remaining = getattr(self._context, "get_remaining_time_in_millis", lambda: 0)() / 1000
         stop_at = time.monotonic() + remaining - contract.SEND_DEADLINE_MARGIN_SECONDS
         answering.put_answer(url, body, stop_at=stop_at)
