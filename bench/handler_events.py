@@ -9,55 +9,56 @@ times each call, and prints the times as JSON.
 
 from __future__ import annotations
 
-import ast
+import importlib
+import importlib.util
 import json
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from local_aws.cloudformation import ResponseServer
+    from local_aws.server import LocalAws
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-HANDLER_MODULE = "mediapackage_harvest_handler"
+FUNCTION_NAME = "HarvestBench-Handler"
+CONTRACT = "cdk_mediapackage_harvest_contract.py"
 
 
-def handler_constant(asset: Path, name: str) -> Any:
-    """A module-level constant of the asset's handler, read without importing it."""
-    tree = ast.parse((asset / f"{HANDLER_MODULE}.py").read_text())
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(
-            isinstance(target, ast.Name) and target.id == name for target in node.targets
-        ):
-            return ast.literal_eval(node.value)
-    raise LookupError(f"{name} is not a constant of {HANDLER_MODULE}")
+def asset_contract(asset: Path) -> ModuleType:
+    """The asset's own contract module (standard library only), loaded without the handler."""
+    spec = importlib.util.spec_from_file_location("bench_asset_contract", asset / CONTRACT)
+    if spec is None or spec.loader is None:
+        raise LookupError(f"{asset} holds no {CONTRACT}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def handler_setting(asset: Path) -> str:
+    """The function's ``Handler``: the entry point's module and function, ``module.function``."""
+    return str(asset_contract(asset).HANDLER)
 
 
 def per_event_times(asset: Path, runs: int) -> dict[str, list[float]]:
     """Seconds per Create, per Delete and per bare create_harvest_job call, ``runs`` of each."""
     sys.path.insert(0, str(REPO_ROOT))
-    from local_aws import cloudformation, harvest_jobs
+    from local_aws import cloudformation
     from local_aws.server import LocalAws
 
     with tempfile.TemporaryDirectory() as scratch, LocalAws() as aws:
         aws.harvest.completion_delay = 0  # no job stays IN_PROGRESS: the quota never throttles
         with cloudformation.ResponseServer(Path(scratch)) as responses:
-            properties = _local_setup(aws, harvest_jobs.TRUST_POLICY)
+            properties = _local_job(aws)
             stack = cloudformation.stack_id("HarvestBench")
-            properties["ServiceToken"] = _Context.invoked_function_arn
 
             def event(kind: str, physical_id: str | None = None) -> dict[str, Any]:
-                return cloudformation.event(
-                    kind,
-                    responses=responses,
-                    stack=stack,
-                    logical_id="HarvestJob",
-                    properties=properties,
-                    resource_type="Custom::MediaPackageHarvestJob",
-                    physical_id=physical_id,
-                )
+                return _event(responses, stack, properties, kind, physical_id)
 
             work = {
                 "creates": [event("Create") for _ in range(runs)],
@@ -106,9 +107,9 @@ def completion_latencies(asset: Path, runs: int, poll_interval: float) -> list[f
     right after a look waits a whole interval), so the figures cover every phase of the polling.
     """
     sys.path.insert(0, str(REPO_ROOT))
-    from local_aws import cloudformation, harvest_jobs
+    from local_aws import ACCOUNT_ID, cloudformation, harvest_jobs
     from local_aws.lambda_runtime import Function
-    from local_aws.server import ACCOUNT_ID, LocalAws
+    from local_aws.server import LocalAws
 
     latencies = []
     with (
@@ -116,26 +117,18 @@ def completion_latencies(asset: Path, runs: int, poll_interval: float) -> list[f
         LocalAws() as aws,
         cloudformation.ResponseServer(Path(scratch)) as responses,
     ):
-        properties = _local_setup(aws, harvest_jobs.TRUST_POLICY)
-        properties.update(ServiceToken=_Context.invoked_function_arn, WaitForCompletion="true")
+        properties = {**_local_job(aws), "WaitForCompletion": "true"}
         function = Function(
             asset=asset,
-            handler=f"{HANDLER_MODULE}.handler",
+            handler=handler_setting(asset),
             environment={**aws.environment(), "SSL_CERT_FILE": str(responses.cert_file)},
             timeout_ms=300_000,  # the handler keeps 2 minutes of it for handing over and answering
-            name=_Context.function_name,
+            name=FUNCTION_NAME,
         )
         stack = cloudformation.stack_id("HarvestBench")
         for run in range(runs):
             aws.harvest.completion_delay = poll_interval * (1 + run / runs) + 0.05
-            create = cloudformation.event(
-                "Create",
-                responses=responses,
-                stack=stack,
-                logical_id="HarvestJob",
-                properties=properties,
-                resource_type="Custom::MediaPackageHarvestJob",
-            )
+            create = _event(responses, stack, properties, "Create")
             invocation = function.invoke(create, invocation_id=create["RequestId"])
             answer = responses.wait(create["RequestId"], timeout=10)
             if answer.body["Status"] != "SUCCESS" or answer.body["Data"]["Status"] != "SUCCEEDED":
@@ -146,38 +139,43 @@ def completion_latencies(asset: Path, runs: int, poll_interval: float) -> list[f
     return latencies
 
 
-def _local_setup(aws: Any, trust: Mapping[str, Any]) -> dict[str, Any]:
-    """A channel, an HLS endpoint with startover, a bucket and a role; the job's properties."""
-    mediapackage = aws.mediapackage()
-    mediapackage.create_channel(Id="bench-channel")
-    mediapackage.create_origin_endpoint(
-        ChannelId="bench-channel", Id="bench-hls", HlsPackage={}, StartoverWindowSeconds=86400
-    )
-    aws.client("s3").create_bucket(Bucket="bench-clips")
-    role = aws.client("iam").create_role(RoleName="bench-role", AssumeRolePolicyDocument=json.dumps(trust))
-    end = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+def _local_job(aws: LocalAws) -> dict[str, Any]:
+    """The properties of a harvest job the local AWS accepts (its prerequisites made there)."""
+    from local_aws import prerequisites
+    from local_aws.lambda_runtime import function_arn
+
+    setup = prerequisites.create(aws)
+    start, end = prerequisites.recent_window()
     return {
-        "OriginEndpointId": "bench-hls",
-        "StartTime": (end - timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "EndTime": end.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "ServiceToken": function_arn(FUNCTION_NAME),
+        "OriginEndpointId": setup.endpoint_id,
+        "StartTime": start,
+        "EndTime": end,
         "S3Destination": {
-            "BucketName": "bench-clips",
+            "BucketName": setup.bucket,
             "ManifestKey": "clips/bench/index.m3u8",
-            "RoleArn": role["Role"]["Arn"],
+            "RoleArn": setup.role_arn,
         },
     }
 
 
-class _Context:
-    """What crhelper reads of a Lambda context: ten minutes left on every call."""
+def _event(
+    responses: ResponseServer,
+    stack: str,
+    properties: Mapping[str, Any],
+    kind: str,
+    physical_id: str | None = None,
+) -> dict[str, Any]:
+    from local_aws import cloudformation
 
-    function_name = "HarvestBench-Handler"
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:HarvestBench-Handler"
-    aws_request_id = "bench"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 600_000
+    return cloudformation.event(
+        kind,
+        responses=responses,
+        stack=stack,
+        logical_id="HarvestJob",
+        properties=properties,
+        physical_id=physical_id,
+    )
 
 
 def _child(asset: str, work: Mapping[str, Any]) -> dict[str, list[float]]:
@@ -185,17 +183,21 @@ def _child(asset: str, work: Mapping[str, Any]) -> dict[str, list[float]]:
     sys.path.insert(0, asset)
     import boto3
 
-    handler = __import__(HANDLER_MODULE)
+    handler = importlib.import_module(handler_setting(Path(asset)).rpartition(".")[0])
+    outbound = importlib.import_module("mediapackage_harvest_handler.outbound")
+    sys.path.append(str(REPO_ROOT))  # after the handler: only for the context
+    from local_aws.lambda_runtime import Context
+
     bare = boto3.client("mediapackage")
     bare.list_harvest_jobs()  # warm: the client's endpoint and connection pool, like the handler's
-    handler.mediapackage_client().list_harvest_jobs()
+    outbound.mediapackage_client().list_harvest_jobs()
     times: dict[str, list[float]] = {"creates": [], "deletes": [], "bare": []}
     for create, delete, arguments in zip(work["creates"], work["deletes"], work["bare"], strict=True):
         start = time.perf_counter()
-        handler.handler(create, _Context())
+        handler.handler(create, Context())
         times["creates"].append(time.perf_counter() - start)
         start = time.perf_counter()
-        handler.handler(delete, _Context())
+        handler.handler(delete, Context())
         times["deletes"].append(time.perf_counter() - start)
         start = time.perf_counter()
         bare.create_harvest_job(**arguments)

@@ -2,13 +2,14 @@
 
 ``ResponseServer`` plays the pre-signed S3 URL that CloudFormation puts in ``ResponseURL``: HTTPS with
 a self-signed certificate (trusted by the handler process through ``SSL_CERT_FILE``), answering only
-the URLs it issued. ``events`` builds the events CloudFormation sends, with every property value a
+the URLs it issued. ``event`` builds the events CloudFormation sends, with every property value a
 string. ``Assembly`` reads a synthesized cloud assembly: the template, a custom resource's properties
-and the handler asset that synthesis produced.
+and the handler asset that synthesis produced; ``Intrinsics`` resolves the template's references.
 """
 
 from __future__ import annotations
 
+import copy
 import datetime
 import ipaddress
 import json
@@ -31,10 +32,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from local_aws import ACCOUNT_ID, REGION
 from local_aws.lambda_runtime import Function
 
 MAX_BODY_BYTES = 4096
 """CloudFormation rejects a response body over 4096 bytes."""
+RESOURCE_TYPE = "Custom::MediaPackageHarvestJob"
+RESPONSE_HOST = "cloudformation-custom-resource-response-useast1.s3.amazonaws.com"
+PSEUDO_PARAMETERS = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT_ID}
 
 
 @dataclass(frozen=True)
@@ -95,14 +100,8 @@ class ResponseServer:
         with self._arrived:
             self._issued[request_id] = _Issued(signature)
         host, port = self._http.server_address[:2]
-        key = quote(f"{stack_id}|{logical_id}|{request_id}", safe="")
-        now = datetime.datetime.now(datetime.UTC)
-        query = (
-            f"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={now:%Y%m%dT%H%M%SZ}&X-Amz-SignedHeaders=host"
-            f"&X-Amz-Expires=7200&X-Amz-Credential=AKIAEXAMPLE%2F{now:%Y%m%d}%2Fus-east-1%2Fs3%2Faws4_request"
-            f"&X-Amz-Signature={signature}"
-        )
-        return f"https://{host!s}:{port}/cloudformation-custom-resource-response-useast1/{key}?{query}"
+        base = f"{host!s}:{port}/cloudformation-custom-resource-response-useast1"
+        return _presigned_url(base, stack_id, logical_id, request_id, signature)
 
     def answers(self, request_id: str) -> list[Answer]:
         with self._arrived:
@@ -194,7 +193,25 @@ def _self_signed_certificate(cert_file: Path, key_file: Path) -> None:
     )
 
 
-def stack_id(stack_name: str, region: str = "us-east-1", account: str = "123456789012") -> str:
+def _presigned_url(base: str, stack: str, logical_id: str, request_id: str, signature: str) -> str:
+    """A URL shaped like the pre-signed S3 URL CloudFormation sends: its query string is a credential."""
+    key = quote(f"{stack}|{logical_id}|{request_id}", safe="")
+    now = datetime.datetime.now(datetime.UTC)
+    query = (
+        f"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Date={now:%Y%m%dT%H%M%SZ}&X-Amz-SignedHeaders=host"
+        f"&X-Amz-Expires=7200&X-Amz-Credential=AKIAEXAMPLE%2F{now:%Y%m%d}%2F{REGION}%2Fs3%2Faws4_request"
+        f"&X-Amz-Signature={signature}"
+    )
+    return f"https://{base}/{key}?{query}"
+
+
+def unreachable_url(stack: str, logical_id: str, request_id: str) -> str:
+    """A ResponseURL on CloudFormation's S3 host, for a handler whose answer is captured in process
+    (never sent)."""
+    return _presigned_url(RESPONSE_HOST, stack, logical_id, request_id, secrets.token_hex(32))
+
+
+def stack_id(stack_name: str, region: str = REGION, account: str = ACCOUNT_ID) -> str:
     """A stack ARN shaped like CloudFormation's."""
     return f"arn:aws:cloudformation:{region}:{account}:stack/{stack_name}/{uuid.uuid4()}"
 
@@ -202,31 +219,48 @@ def stack_id(stack_name: str, region: str = "us-east-1", account: str = "1234567
 def event(
     request_type: str,
     *,
-    responses: ResponseServer,
     stack: str,
     logical_id: str,
-    properties: Mapping[str, Any],
-    resource_type: str,
+    properties: Mapping[str, Any] | None,
+    responses: ResponseServer | None = None,
+    request_id: str | None = None,
+    resource_type: str = RESOURCE_TYPE,
     physical_id: str | None = None,
     old_properties: Mapping[str, Any] | None = None,
+    as_strings: bool = True,
+    **changes: Any,
 ) -> dict[str, Any]:
-    """One CloudFormation custom resource event (Create, Update or Delete), values as strings."""
-    request_id = str(uuid.uuid4())
-    body: dict[str, Any] = {
-        "RequestType": request_type,
-        "ServiceToken": str(properties["ServiceToken"]),
-        "ResponseURL": responses.issue(stack, logical_id, request_id),
-        "StackId": stack,
-        "RequestId": request_id,
-        "LogicalResourceId": logical_id,
-        "ResourceType": resource_type,
-        "ResourceProperties": stringified(properties),
-    }
+    """One CloudFormation custom resource event (Create, Update or Delete).
+
+    Its ResponseURL is issued by ``responses``, or else ``unreachable_url``. The properties' values
+    become strings, as CloudFormation sends them, unless ``as_strings`` is false (to send what a test
+    built, malformed on purpose); then they are copied. ``None`` properties: no ResourceProperties.
+    ``changes`` replace keys of the event (``ResponseURL="..."``); a change to None removes its key.
+    """
+    request_id = str(uuid.uuid4()) if request_id is None else request_id
+    body: dict[str, Any] = {"RequestType": request_type}
+    if isinstance(properties, Mapping) and "ServiceToken" in properties:
+        body["ServiceToken"] = str(properties["ServiceToken"])
+    body.update(
+        ResponseURL=(
+            unreachable_url(stack, logical_id, request_id)
+            if responses is None
+            else responses.issue(stack, logical_id, request_id)
+        ),
+        StackId=stack,
+        RequestId=request_id,
+        LogicalResourceId=logical_id,
+        ResourceType=resource_type,
+    )
+    as_sent = stringified if as_strings else copy.deepcopy
+    if properties is not None:
+        body["ResourceProperties"] = as_sent(properties)
     if physical_id is not None:
         body["PhysicalResourceId"] = physical_id
     if old_properties is not None:
-        body["OldResourceProperties"] = stringified(old_properties)
-    return body
+        body["OldResourceProperties"] = as_sent(old_properties)
+    body.update(changes)
+    return {key: value for key, value in body.items() if value is not None}
 
 
 def stringified(value: Any) -> Any:
@@ -277,9 +311,8 @@ class Assembly:
         # The function's own variables that are plain strings (intrinsics need a deployment).
         variables = settings.get("Environment", {}).get("Variables", {})
         own = {name: value for name, value in variables.items() if isinstance(value, str)}
-        pseudo = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"}
         permissions = tuple(
-            (permission["Principal"], resolve(permission["SourceArn"], pseudo, {}))
+            (permission["Principal"], Intrinsics()(permission["SourceArn"]))
             for resource in self.resources("AWS::Lambda::Permission").values()
             if (permission := resource["Properties"]).get("FunctionName")
             == {"Fn::GetAtt": [function_id, "Arn"]}
@@ -294,19 +327,47 @@ class Assembly:
         )
 
 
-def resolve(value: Any, refs: Mapping[str, str], attributes: Mapping[tuple[str, str], str]) -> Any:
-    """A template value with ``Ref``, ``Fn::GetAtt`` and ``Fn::Join`` resolved from the given maps
-    (KeyError if absent)."""
-    if isinstance(value, Mapping):
+class Intrinsics:
+    """Resolves ``Ref``, ``Fn::GetAtt`` and ``Fn::Join`` in a template value: pseudo parameters to the
+    local account and region, references from the given maps (KeyError if absent). Any other
+    intrinsic function is an error, not a pass. Override ``ref`` and ``get_att`` to resolve otherwise.
+    """
+
+    def __init__(
+        self,
+        refs: Mapping[str, str] | None = None,
+        attributes: Mapping[tuple[str, str], str] | None = None,
+    ) -> None:
+        self.refs: Mapping[str, str] = refs or {}
+        self.attributes: Mapping[tuple[str, str], str] = attributes or {}
+
+    def ref(self, logical_id: str) -> str:
+        return self.refs[logical_id]
+
+    def get_att(self, logical_id: str, attribute: str) -> str:
+        return self.attributes[(logical_id, attribute)]
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self(item) for item in value]
+        if not isinstance(value, Mapping):
+            return value
         if set(value) == {"Ref"}:
-            return refs[value["Ref"]]
+            return PSEUDO_PARAMETERS.get(value["Ref"]) or self.ref(value["Ref"])
         if set(value) == {"Fn::GetAtt"}:
             logical_id, attribute = value["Fn::GetAtt"]
-            return attributes[(logical_id, attribute)]
+            return self.get_att(logical_id, attribute)
         if set(value) == {"Fn::Join"}:
             separator, parts = value["Fn::Join"]
-            return str(separator).join(str(resolve(part, refs, attributes)) for part in parts)
-        return {key: resolve(item, refs, attributes) for key, item in value.items()}
-    if isinstance(value, list):
-        return [resolve(item, refs, attributes) for item in value]
-    return value
+            return str(separator).join(str(self(part)) for part in parts)
+        unknown = [key for key in value if key.startswith("Fn::")]
+        if unknown:
+            raise ValueError(f"cannot resolve {unknown[0]} locally: {value}")
+        return {key: self(item) for key, item in value.items()}
+
+
+def resolve(
+    value: Any, refs: Mapping[str, str], attributes: Mapping[tuple[str, str], str] | None = None
+) -> Any:
+    """A template value with its intrinsic functions resolved (``Intrinsics``)."""
+    return Intrinsics(refs, attributes)(value)

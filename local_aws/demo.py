@@ -14,21 +14,20 @@ Nothing is deployed: it is a local run.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from local_aws import cloudformation, eventbridge
+from local_aws import cloudformation, eventbridge, prerequisites
+from local_aws.cloudformation import RESOURCE_TYPE
+from local_aws.lambda_runtime import function_arn
 from local_aws.server import LocalAws
 
-RESOURCE_TYPE = "Custom::MediaPackageHarvestJob"
 CHANNEL_ID = "example-channel"
-STARTOVER_SECONDS = 24 * 3600
 MAX_HANDLER_MS = 180_000
 """The local run gives the handler three minutes (the function's own timeout is ten)."""
 MAX_TICKS = 10
@@ -126,36 +125,22 @@ def _local_resources(
     suffix = uuid.uuid4().hex[:8]
     for logical_id in assembly.resources("AWS::S3::Bucket"):
         name = f"{assembly.stack.lower()}-{logical_id.lower()[:30]}-{suffix}"
-        aws.client("s3").create_bucket(Bucket=name)
-        refs[logical_id] = name
+        refs[logical_id] = prerequisites.create_bucket(aws, name)
         print(f"  local bucket  s3://{name}  ({logical_id})")
     for logical_id, role in assembly.resources("AWS::IAM::Role").items():
         trust = role["Properties"]["AssumeRolePolicyDocument"]
-        created = aws.client("iam").create_role(
-            RoleName=f"{logical_id[:50]}-{suffix}", AssumeRolePolicyDocument=json.dumps(trust)
-        )
-        refs[logical_id] = created["Role"]["RoleName"]
-        attributes[(logical_id, "Arn")] = created["Role"]["Arn"]
+        created = prerequisites.create_role(aws, f"{logical_id[:50]}-{suffix}", trust)
+        refs[logical_id] = created["RoleName"]
+        attributes[(logical_id, "Arn")] = created["Arn"]
     for logical_id in assembly.resources("AWS::Lambda::Function"):
         function = f"{assembly.stack}-{logical_id}"[:64]
         refs[logical_id] = function
-        attributes[(logical_id, "Arn")] = f"arn:aws:lambda:{aws.region}:123456789012:function:{function}"
+        attributes[(logical_id, "Arn")] = function_arn(function, aws.region)
     return refs, attributes
 
 
 def _create_origin_endpoint(aws: LocalAws, endpoint_id: str) -> None:
-    mediapackage = aws.mediapackage()
-    if not mediapackage.list_channels()["Channels"]:
-        mediapackage.create_channel(Id=CHANNEL_ID, Description="cdk-mediapackage-harvest demo")
-    if endpoint_id not in {
-        endpoint["Id"] for endpoint in mediapackage.list_origin_endpoints()["OriginEndpoints"]
-    }:
-        mediapackage.create_origin_endpoint(
-            ChannelId=CHANNEL_ID,
-            Id=endpoint_id,
-            HlsPackage={"SegmentDurationSeconds": 6, "PlaylistWindowSeconds": 60},
-            StartoverWindowSeconds=STARTOVER_SECONDS,
-        )
+    if prerequisites.origin_endpoint(aws, endpoint_id, channel_id=CHANNEL_ID):
         print(f"  local channel {CHANNEL_ID}, HLS origin endpoint {endpoint_id} with a 24 h startover window")
 
 
@@ -163,27 +148,24 @@ def _recent_window(properties: dict[str, Any]) -> dict[str, str]:
     """The same length of window as the template's (at most 1 h here), ending a minute ago."""
     start = datetime.fromisoformat(properties["StartTime"])
     length = min(datetime.fromisoformat(properties["EndTime"]) - start, timedelta(hours=1))
-    end = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
-    return {"StartTime": _iso(end - length), "EndTime": _iso(end)}
-
-
-def _iso(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    start_time, end_time = prerequisites.recent_window(minutes=length / timedelta(minutes=1))
+    return {"StartTime": start_time, "EndTime": end_time}
 
 
 def _show_harvest(aws: LocalAws, job: dict[str, Any]) -> bool:
     """List what the job wrote next to its manifest (waiting for it first, if the stack did not)."""
     mediapackage = aws.mediapackage()
     deadline = time.monotonic() + 60
-    status = job["Status"]
-    while status == "IN_PROGRESS" and time.monotonic() < deadline:
+    record = mediapackage.describe_harvest_job(Id=job["Id"])
+    while record["Status"] == "IN_PROGRESS" and time.monotonic() < deadline:
         time.sleep(0.5)
-        status = mediapackage.describe_harvest_job(Id=job["Id"])["Status"]
+        record = mediapackage.describe_harvest_job(Id=job["Id"])
+    status = record["Status"]
     print(f"\nHarvest job {job['Id']}: {status}")
     if status != "SUCCEEDED":
         print(f"error: harvest job {job['Id']} ended {status}, not SUCCEEDED; nothing was harvested")
         return False
-    bucket, _, key = job["ManifestUri"].removeprefix("s3://").partition("/")
+    bucket, key = record["S3Destination"]["BucketName"], record["S3Destination"]["ManifestKey"]
     folder = key.rpartition("/")[0]
     listing = aws.client("s3").list_objects_v2(Bucket=bucket, Prefix=f"{folder}/" if folder else "")
     for entry in listing.get("Contents", []):

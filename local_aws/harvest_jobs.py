@@ -31,6 +31,8 @@ from moto.mediapackage.models import OriginEndpoint, mediapackage_backends
 from moto.s3.exceptions import MissingBucket
 from moto.s3.models import s3_backends
 
+from local_aws import iso
+
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 100, 1000
 DASH_TIMELINE_TEMPLATES = ("NUMBER_WITH_TIMELINE", "TIME_WITH_TIMELINE")
 MAX_WINDOW = timedelta(hours=24)
@@ -161,7 +163,7 @@ class HarvestJobStore:
             job = {
                 "Arn": f"arn:aws:mediapackage:{region}:{account}:harvest_jobs/{job_id}",
                 "ChannelId": endpoint.channel_id,
-                "CreatedAt": _format_time(now),
+                "CreatedAt": iso(now),
                 "EndTime": request["EndTime"],
                 "Id": job_id,
                 "OriginEndpointId": endpoint.id,
@@ -378,10 +380,6 @@ def _listed(value: Any) -> list[Any]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
-
-
-def _format_time(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _write_manifest(record: HarvestJobRecord) -> None:

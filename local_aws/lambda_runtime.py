@@ -18,11 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from local_aws import ACCOUNT_ID, REGION
+
 # The child: a root log handler (as in Lambda's runtime), the asset folder first on the path, a context
-# with a real deadline, and the handler module's entry point.
+# with a real deadline (``Context``: this package joins the path, last, once the handler is imported),
+# and the handler module's entry point.
 _BOOTSTRAP = """
-import importlib, json, logging, os, sys, time
-asset, module_name, function_name, timeout_ms = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+import importlib, json, logging, os, sys
+asset, module_name, function_name, timeout_ms, here = sys.argv[1:6]
 logging.getLogger().addHandler(logging.StreamHandler(sys.stdout))  # as Lambda's runtime does
 sys.path.insert(0, asset)
 module = importlib.import_module(module_name)
@@ -30,23 +33,50 @@ for name in (module_name, "crhelper", "cdk_mediapackage_harvest_rules"):
     origin = os.path.realpath(sys.modules[name].__file__)
     if not origin.startswith(os.path.realpath(asset) + os.sep):
         sys.exit(f"{name} was imported from {origin}, not from the asset {asset}")
-deadline = time.monotonic() + timeout_ms / 1000
+sys.path.append(here)
+from local_aws.lambda_runtime import Context
+context = Context(
+    remaining_ms=int(timeout_ms),
+    function_name=os.environ["AWS_LAMBDA_FUNCTION_NAME"],
+    invoked_function_arn=os.environ["LOCAL_FUNCTION_ARN"],
+    aws_request_id=os.environ["LOCAL_INVOCATION_ID"],
+    memory_limit_in_mb=os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"],
+)
+getattr(module, function_name)(json.load(sys.stdin), context)
+"""
+DEFAULT_FUNCTION_NAME = "HarvestStack-MediaPackageHarvestJobProviderHandler"
+
+
+def function_arn(name: str, region: str = REGION, account: str = ACCOUNT_ID) -> str:
+    return f"arn:aws:lambda:{region}:{account}:function:{name}"
+
 
 class Context:
-    function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
-    function_version = "$LATEST"
-    invoked_function_arn = os.environ["LOCAL_FUNCTION_ARN"]
-    memory_limit_in_mb = os.environ["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]
-    aws_request_id = os.environ["LOCAL_INVOCATION_ID"]
-    log_group_name = "/aws/lambda/" + function_name
-    log_stream_name = "local"
+    """A Lambda context, as crhelper and the handler read it. The time left counts down, as Lambda's
+    does from the start of an invocation, from ``seconds`` (or ``remaining_ms``) at its creation."""
 
-    @staticmethod
-    def get_remaining_time_in_millis():
-        return max(0, int((deadline - time.monotonic()) * 1000))
+    def __init__(
+        self,
+        seconds: float = 600,
+        *,
+        remaining_ms: int | None = None,
+        function_name: str = DEFAULT_FUNCTION_NAME,
+        invoked_function_arn: str | None = None,
+        aws_request_id: str = "local",
+        memory_limit_in_mb: str = "256",
+    ) -> None:
+        self.function_name = function_name
+        self.invoked_function_arn = invoked_function_arn or function_arn(function_name)
+        self.aws_request_id = aws_request_id
+        self.memory_limit_in_mb = memory_limit_in_mb
+        self.function_version = "$LATEST"
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+        left = seconds if remaining_ms is None else remaining_ms / 1000
+        self._deadline = time.monotonic() + left
 
-getattr(module, function_name)(json.load(sys.stdin), Context())
-"""
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
 @dataclass(frozen=True)
@@ -65,15 +95,15 @@ class Function:
     handler: str
     environment: Mapping[str, str]
     timeout_ms: int = 600_000
-    name: str = "HarvestStack-MediaPackageHarvestJobProviderHandler"
-    region: str = "us-east-1"
-    account: str = "123456789012"
+    name: str = DEFAULT_FUNCTION_NAME
+    region: str = REGION
+    account: str = ACCOUNT_ID
     invoke_permissions: tuple[tuple[str, str], ...] = ()
     """The function's resource policy from the template: (service principal, source ARN) pairs."""
 
     @property
     def arn(self) -> str:
-        return f"arn:aws:lambda:{self.region}:{self.account}:function:{self.name}"
+        return function_arn(self.name, self.region, self.account)
 
     def invoke(
         self,
@@ -108,6 +138,7 @@ class Function:
             module,
             function,
             str(self.timeout_ms),
+            str(Path(__file__).resolve().parents[1]),
         ]
         with subprocess.Popen(  # noqa: S603 - our own interpreter and bootstrap
             command,

@@ -29,13 +29,11 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from local_aws import harvest_jobs
+from local_aws import REGION, harvest_jobs
 
 if TYPE_CHECKING:
     from mypy_boto3_mediapackage import MediaPackageClient
 
-ACCOUNT_ID = "123456789012"
-"""moto's default account."""
 CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -168,7 +166,7 @@ class _Server(ThreadedMotoServer):
 class LocalAws:
     """A local AWS on loopback: S3, IAM, MediaPackage (with harvest jobs), EventBridge, Lambda, ..."""
 
-    def __init__(self, *, region: str = "us-east-1") -> None:
+    def __init__(self, *, region: str = REGION) -> None:
         self.region = region
         self.faults = Faults()
         self._server = _Server(lambda: self.faults)

@@ -28,38 +28,15 @@ for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL_MEDIAPACKAG
 # every test; one synthesis of the example app, whose handler asset the lifecycle tests run.
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
+from support import LocalSetup, Stack
 
 from app import build
-from local_aws import harvest_jobs
+from local_aws import cloudformation, prerequisites
 from local_aws.server import LocalAws
-
-TRUST_MEDIAPACKAGE = harvest_jobs.TRUST_POLICY
-
-
-@dataclass(frozen=True)
-class LocalSetup:
-    """What a harvest job needs on the local AWS: channel, HLS endpoint with startover, bucket, role."""
-
-    channel_id: str
-    endpoint_id: str
-    bucket: str
-    role_arn: str
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def recent_window(minutes: int = 10, ended_ago: int = 1) -> tuple[str, str]:
-    """A window of ``minutes`` that ended ``ended_ago`` minutes ago."""
-    end = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=ended_ago)
-    return iso(end - timedelta(minutes=minutes)), iso(end)
 
 
 @pytest.fixture(scope="session")
@@ -79,19 +56,7 @@ def aws(local_aws_server: LocalAws) -> LocalAws:
 @pytest.fixture
 def setup(aws: LocalAws) -> LocalSetup:
     """A channel, an HLS origin endpoint with a 24 h startover window, a bucket and a trusted role."""
-    mediapackage = aws.mediapackage()
-    mediapackage.create_channel(Id="live-channel")
-    mediapackage.create_origin_endpoint(
-        ChannelId="live-channel",
-        Id="live-hls",
-        HlsPackage={"SegmentDurationSeconds": 6},
-        StartoverWindowSeconds=86400,
-    )
-    aws.client("s3").create_bucket(Bucket="harvest-clips")
-    role = aws.client("iam").create_role(
-        RoleName="harvest-role", AssumeRolePolicyDocument=json.dumps(TRUST_MEDIAPACKAGE)
-    )
-    return LocalSetup("live-channel", "live-hls", "harvest-clips", role["Role"]["Arn"])
+    return prerequisites.create(aws)
 
 
 @pytest.fixture(scope="session")
@@ -103,3 +68,10 @@ def example_assembly(tmp_path_factory: pytest.TempPathFactory) -> Path:
     build(app)
     app.synth()
     return outdir
+
+
+@pytest.fixture
+def stack(example_assembly: Path, aws: LocalAws, tmp_path: Path) -> Iterator[Stack]:
+    """The example stack's harvest job on the local AWS, answering to a ResponseURL server of its own."""
+    with cloudformation.ResponseServer(tmp_path) as responses:
+        yield Stack(cloudformation.Assembly(example_assembly, "HarvestStack"), aws, responses)

@@ -22,9 +22,9 @@ from typing import Any
 
 import cdk_mediapackage_harvest_contract as contract
 import pytest
-from conftest import LocalSetup
 from mediapackage_harvest_handler import answering, entry, lifecycle, outbound
-from test_lifecycle import Stack
+from support import STACK_ID, Context, LocalSetup, Stack, signature
+from support import event as cloudformation_event
 
 from local_aws import cloudformation
 from local_aws.server import LocalAws
@@ -33,16 +33,6 @@ from local_aws.server import LocalAws
 SHORT_MS = 3000
 #: Starting the interpreter and importing boto3 and the handler, before the deadline starts to run.
 START_SLACK = 3.0
-
-
-@pytest.fixture
-def stack(example_assembly: Path, aws: LocalAws, tmp_path: Path) -> Iterator[Stack]:
-    with cloudformation.ResponseServer(tmp_path) as responses:
-        yield Stack(cloudformation.Assembly(example_assembly, "HarvestStack"), aws, responses)
-
-
-def signature(url: str) -> str:
-    return url.rsplit("X-Amz-Signature=", 1)[1]
 
 
 def test_an_answer_refused_with_503_twice_is_delivered_once(stack: Stack, setup: LocalSetup) -> None:
@@ -138,7 +128,7 @@ BODY = {"Status": "SUCCESS", "PhysicalResourceId": "clip", "Reason": "", "Data":
 
 
 def test_put_answer_retries_until_accepted(responses: cloudformation.ResponseServer) -> None:
-    url = responses.issue("arn:aws:cloudformation:us-east-1:123456789012:stack/S/1", "Job", "r1")
+    url = responses.issue(STACK_ID, "Job", "r1")
     responses.statuses = [503, 500, 429]
 
     assert answering.put_answer(url, BODY, stop_at=time.monotonic() + 10)
@@ -150,7 +140,7 @@ def test_put_answer_retries_until_accepted(responses: cloudformation.ResponseSer
 def test_put_answer_does_not_retry_a_refusal(
     responses: cloudformation.ResponseServer, logs: io.StringIO
 ) -> None:
-    url = responses.issue("arn:aws:cloudformation:us-east-1:123456789012:stack/S/1", "Job", "r1")
+    url = responses.issue(STACK_ID, "Job", "r1")
     responses.statuses = [403]
 
     assert not answering.put_answer(url, BODY, stop_at=time.monotonic() + 10)
@@ -197,29 +187,9 @@ def test_one_tls_context_per_container(
     assert len(created) == 1
 
 
-class Context:
-    function_name = "HarvestStack-Handler"
-    aws_request_id = "local"
-
-    def __init__(self, seconds: float) -> None:
-        self.deadline = time.monotonic() + seconds
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self.deadline - time.monotonic()) * 1000))
-
-
 def event(request_type: str, request_id: str, **changes: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "RequestType": request_type,
-        "ResponseURL": f"https://cloudformation-response.example/{request_id}?X-Amz-Signature={request_id}",
-        "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/HarvestStack/1",
-        "RequestId": request_id,
-        "LogicalResourceId": "HarvestJob",
-        "ResourceType": "Custom::MediaPackageHarvestJob",
-        "ResourceProperties": {"ServiceToken": "arn"},
-    }
-    body.update(changes)
-    return {key: value for key, value in body.items() if value is not None}
+    """An event whose properties matter not: the tests below are about answering it."""
+    return cloudformation_event(request_type, {"ServiceToken": "arn"}, request_id=request_id, **changes)
 
 
 @dataclasses.dataclass

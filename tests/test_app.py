@@ -15,6 +15,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Capture, Match, Template
+from support import ACCOUNT_ID
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CDK_CLI = REPO_ROOT / "node_modules" / ".bin" / "cdk"
@@ -35,7 +36,7 @@ CONTEXT = {
     "role_arn": "",
     "harvest_job_id": "",
 }
-EXISTING_ROLE_ARN = "arn:aws:iam::123456789012:role/existing-harvest-role"
+EXISTING_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/existing-harvest-role"
 
 
 def load_build() -> Callable[[cdk.App], cdk.Stack]:

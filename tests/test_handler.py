@@ -17,40 +17,28 @@ import botocore.awsrequest
 import cdk_mediapackage_harvest_contract as contract
 import cdk_mediapackage_harvest_rules as rules
 import pytest
+import support
 from botocore.stub import Stubber
 from mediapackage_harvest_handler import answering, entry, jobs_v1, outbound
+from support import ACCOUNT_ID, LOGICAL_ID, REGION, REQUEST_ID, STACK_ID, Context, function_arn, iso
 
-STACK_ID = (
-    "arn:aws:cloudformation:us-east-1:123456789012:stack/HarvestStack/5b3cc1a0-cd2b-11f0-8c5e-0affd1b2c3d4"
-)
-LOGICAL_ID = "HarvestJob4AD607F3"
 SIGNATURE = "X-Amz-Signature=0123456789abcdef"
 RESPONSE_URL = (
     "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/"
-    f"arn%3Aaws%3Acloudformation%3Aus-east-1%3A123456789012%3Astack/HarvestStack/x?{SIGNATURE}"
+    f"arn%3Aaws%3Acloudformation%3A{REGION}%3A{ACCOUNT_ID}%3Astack/HarvestStack/x?{SIGNATURE}"
 )
-ROLE_ARN = "arn:aws:iam::123456789012:role/HarvestStack-BucketMediaPackageHarvestRole-ABC"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/HarvestStack-BucketMediaPackageHarvestRole-ABC"
 START = "2026-11-28T10:00:00Z"
 END = "2026-11-28T10:30:00Z"
 
 
-class FakeContext:
-    """What crhelper reads of a Lambda context."""
-
-    function_name = "HarvestStack-MediaPackageHarvestJobProviderHandler"
-    aws_request_id = "6f7d0c52-2b0e-4c55-9a1e-000000000001"
-    invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
-
-    def __init__(self, remaining_ms: int = 300_000) -> None:
-        self.remaining_ms = remaining_ms
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
+def FakeContext(remaining_ms: int) -> Context:  # noqa: N802 - the name the entry point's calls use
+    return Context(remaining_ms=remaining_ms)
 
 
 def properties(**changes: Any) -> dict[str, Any]:
     props: dict[str, Any] = {
-        "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:handler-v1",
+        "ServiceToken": function_arn("handler-v1"),
         "ServiceTimeout": "900",
         "OriginEndpointId": "example-hls-endpoint",
         "StartTime": START,
@@ -65,35 +53,21 @@ def properties(**changes: Any) -> dict[str, Any]:
     return props
 
 
-def event(
-    request_type: str,
-    props: Any = None,
-    *,
-    request_id: str = "c0ffee00-0000-4000-8000-000000000001",
-    physical_id: str | None = None,
-    old: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "RequestType": request_type,
-        "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:handler-v1",
-        "ResponseURL": RESPONSE_URL,
-        "StackId": STACK_ID,
-        "RequestId": request_id,
-        "LogicalResourceId": LOGICAL_ID,
-        "ResourceType": "Custom::MediaPackageHarvestJob",
-        "ResourceProperties": properties() if props is None else props,
-    }
-    if physical_id is not None:
-        body["PhysicalResourceId"] = physical_id
-    if old is not None:
-        body["OldResourceProperties"] = old
-    return body
+def event(request_type: str, props: Any = None, *, old: Any = None, **settings: Any) -> dict[str, Any]:
+    """An event of ``properties()`` unless told otherwise, answered to ``RESPONSE_URL``."""
+    return support.event(
+        request_type,
+        properties() if props is None else props,
+        old_properties=old,
+        ResponseURL=RESPONSE_URL,
+        **settings,
+    )
 
 
 def job(job_id: str, status: str = "IN_PROGRESS", **changes: Any) -> dict[str, Any]:
     props = properties()
     record: dict[str, Any] = {
-        "Arn": f"arn:aws:mediapackage:us-east-1:123456789012:harvest_jobs/{job_id}",
+        "Arn": f"arn:aws:mediapackage:{REGION}:{ACCOUNT_ID}:harvest_jobs/{job_id}",
         "ChannelId": "example-channel",
         "CreatedAt": "2026-11-28T16:00:00Z",
         "EndTime": props["EndTime"],
@@ -118,7 +92,7 @@ def create_params(job_id: str, **changes: Any) -> dict[str, Any]:
     }
 
 
-GENERATED_ID = rules.generated_harvest_job_id(STACK_ID, LOGICAL_ID, "c0ffee00-0000-4000-8000-000000000001")
+GENERATED_ID = rules.generated_harvest_job_id(STACK_ID, LOGICAL_ID, REQUEST_ID)
 
 
 @pytest.fixture
@@ -166,7 +140,7 @@ def test_create_sends_the_normalized_request_and_answers_with_the_job(
     assert answer["Status"] == "SUCCESS", answer["Reason"]
     assert answer["PhysicalResourceId"] == GENERATED_ID
     assert answer["Data"] == {
-        "Arn": f"arn:aws:mediapackage:us-east-1:123456789012:harvest_jobs/{GENERATED_ID}",
+        "Arn": f"arn:aws:mediapackage:{REGION}:{ACCOUNT_ID}:harvest_jobs/{GENERATED_ID}",
         "Id": GENERATED_ID,
         "Status": "IN_PROGRESS",
         "ChannelId": "example-channel",
@@ -269,7 +243,7 @@ def test_update_with_only_a_new_service_token_keeps_the_job_and_refreshes_its_da
     answers: list[dict[str, Any]], stub: Stubber
 ) -> None:
     stub.add_response("describe_harvest_job", job(GENERATED_ID, "SUCCEEDED"), {"Id": GENERATED_ID})
-    new = properties(ServiceToken="arn:aws:lambda:us-east-1:123456789012:function:handler-v2")
+    new = properties(ServiceToken=function_arn("handler-v2"))
 
     answer = invoke(answers, event("Update", new, physical_id=GENERATED_ID, old=properties()))
 
@@ -359,13 +333,13 @@ def test_update_keeps_a_job_whose_record_expired_when_its_harvest_is_unchanged(
     answers: list[dict[str, Any]], stub: Stubber
 ) -> None:
     stub.add_client_error("describe_harvest_job", "NotFoundException", "not found", 404)
-    new = properties(ServiceToken="arn:aws:lambda:us-east-1:123456789012:function:handler-v2")
+    new = properties(ServiceToken=function_arn("handler-v2"))
 
     answer = invoke(answers, event("Update", new, physical_id=GENERATED_ID, old=properties()))
 
     assert (answer["Status"], answer["PhysicalResourceId"]) == ("SUCCESS", GENERATED_ID)
     assert answer["Data"] == {
-        "Arn": f"arn:aws:mediapackage:us-east-1:123456789012:harvest_jobs/{GENERATED_ID}",
+        "Arn": f"arn:aws:mediapackage:{REGION}:{ACCOUNT_ID}:harvest_jobs/{GENERATED_ID}",
         "Id": GENERATED_ID,
         "Status": jobs_v1.EXPIRED_STATUS,
         "ChannelId": "",
@@ -436,8 +410,8 @@ def _destination(**changes: Any) -> dict[str, Any]:
     return properties(S3Destination={k: v for k, v in destination.items() if v is not None})
 
 
-FUTURE = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
-FUTURE_START = (datetime.now(UTC) + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+FUTURE = iso(datetime.now(UTC) + timedelta(days=2))
+FUTURE_START = iso(datetime.now(UTC) + timedelta(days=1))
 
 BAD_PROPERTIES = [
     pytest.param(_without("OriginEndpointId"), "Missing property OriginEndpointId", id="no-endpoint"),

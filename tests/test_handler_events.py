@@ -12,7 +12,6 @@ Only the HTTPS PUT is replaced (``put_answer``, by a recorder); MediaPackage is 
 
 from __future__ import annotations
 
-import copy
 import io
 import json
 import logging
@@ -27,10 +26,11 @@ import cdk_mediapackage_harvest_contract as contract
 import cdk_mediapackage_harvest_rules as rules
 import pytest
 from botocore.config import Config
-from conftest import LocalSetup, iso, recent_window
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from mediapackage_harvest_handler import answering, entry, outbound
+from support import FUNCTION_ARN, Context, LocalSetup, iso, recent_window, stack_id
+from support import event as cloudformation_event
 
 from local_aws.server import LocalAws
 
@@ -278,14 +278,6 @@ MUTATIONS: list[Mutation] = [
 ]
 
 
-class Context:
-    function_name = "HarvestStack-Handler"
-    aws_request_id = "hypothesis"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 300_000
-
-
 class Capture(logging.StreamHandler[io.StringIO]):
     """The root logger's output, as CloudWatch would hold it; a record that fails to format is kept."""
 
@@ -381,7 +373,7 @@ def test_every_event_gets_exactly_one_answer_that_names_its_problem(
 def valid_event(request_type: str, setup: LocalSetup, data: st.DataObject) -> dict[str, Any]:
     start, end = WINDOW
     properties: dict[str, Any] = {
-        "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:HarvestStack-Handler",
+        "ServiceToken": FUNCTION_ARN,
         "OriginEndpointId": setup.endpoint_id,
         "StartTime": start,
         "EndTime": end,
@@ -399,22 +391,15 @@ def valid_event(request_type: str, setup: LocalSetup, data: st.DataObject) -> di
         properties["CompletionTimeout"] = str(
             data.draw(st.integers(60, contract.MAX_COMPLETION_TIMEOUT_SECONDS))
         )
-    request_id = str(uuid.uuid4())
-    event: dict[str, Any] = {
-        "RequestType": request_type,
-        "ServiceToken": properties["ServiceToken"],
-        "ResponseURL": "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/"
-        f"stack%7CHarvestJob%7C{request_id}?X-Amz-Expires=7200&X-Amz-Signature={uuid.uuid4().hex}",
-        "StackId": f"arn:aws:cloudformation:us-east-1:123456789012:stack/HarvestStack/{uuid.uuid4()}",
-        "RequestId": request_id,
-        "LogicalResourceId": "HarvestJob4AD607F3",
-        "ResourceType": "Custom::MediaPackageHarvestJob",
-        "ResourceProperties": properties,
-    }
-    if request_type != "Create":
-        event["PhysicalResourceId"] = f"HarvestStack-HarvestJob-{uuid.uuid4().hex[:12]}"
+    old_properties = None
     if request_type == "Update":
-        old_end = end if data.draw(st.booleans()) else iso(datetime.now(UTC) - timedelta(minutes=2))
-        # A copy: mutations of the new properties must not reach the old ones.
-        event["OldResourceProperties"] = {**copy.deepcopy(properties), "EndTime": old_end}
-    return event
+        old_end = end if data.draw(st.booleans()) else recent_window(ended_ago=2)[1]
+        old_properties = {**properties, "EndTime": old_end}
+    return cloudformation_event(
+        request_type,
+        properties,
+        stack=stack_id("HarvestStack"),
+        request_id=str(uuid.uuid4()),
+        physical_id=None if request_type == "Create" else f"HarvestStack-HarvestJob-{uuid.uuid4().hex[:12]}",
+        old_properties=old_properties,
+    )

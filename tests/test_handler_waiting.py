@@ -14,9 +14,11 @@ from typing import Any
 import cdk_mediapackage_harvest_contract as contract
 import cdk_mediapackage_harvest_rules as rules
 import pytest
+import support
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
 from mediapackage_harvest_handler import answering, entry, jobs_v1, lifecycle, outbound, poll_rules, waiting
+from support import ACCOUNT_ID, FUNCTION_ARN, REGION, Context, function_arn
 
 JOB_ID = "HarvestStack-HarvestJob4AD607F3-0123456789ab"
 
@@ -28,20 +30,28 @@ def stub() -> Iterator[Stubber]:
         stubber.assert_no_pending_responses()
 
 
-def described(status: str) -> dict[str, Any]:
+def job_properties(**destination: str) -> dict[str, Any]:
+    """What the job ``JOB_ID`` harvests (``destination`` changes its S3Destination)."""
     return {
-        "Arn": f"arn:aws:mediapackage:us-east-1:123456789012:harvest_jobs/{JOB_ID}",
-        "ChannelId": "live-channel",
-        "CreatedAt": "2026-11-28T16:00:00Z",
-        "EndTime": "2026-11-28T15:30:00Z",
-        "Id": JOB_ID,
         "OriginEndpointId": "live-hls",
+        "StartTime": "2026-11-28T15:00:00Z",
+        "EndTime": "2026-11-28T15:30:00Z",
         "S3Destination": {
             "BucketName": "harvest-clips",
             "ManifestKey": "clips/index.m3u8",
-            "RoleArn": "arn:aws:iam::123456789012:role/harvest",
+            "RoleArn": f"arn:aws:iam::{ACCOUNT_ID}:role/harvest",
+            **destination,
         },
-        "StartTime": "2026-11-28T15:00:00Z",
+    }
+
+
+def described(status: str) -> dict[str, Any]:
+    return {
+        "Arn": f"arn:aws:mediapackage:{REGION}:{ACCOUNT_ID}:harvest_jobs/{JOB_ID}",
+        "ChannelId": "live-channel",
+        "CreatedAt": "2026-11-28T16:00:00Z",
+        "Id": JOB_ID,
+        **job_properties(),
         "Status": status,
     }
 
@@ -135,12 +145,7 @@ def test_a_job_that_vanished_fails(stub: Stubber) -> None:
 
 
 def test_the_budget_keeps_the_answer_margin() -> None:
-    class Context:
-        def __init__(self, remaining_s: float) -> None:
-            self.remaining_s = remaining_s
-
-        def get_remaining_time_in_millis(self) -> int:
-            return int(self.remaining_s * 1000)
+    # Context(seconds): a Lambda context with that many seconds left.
 
     left = waiting.Budget.of(Context(600)).left()
     assert 600 - contract.ANSWER_MARGIN_SECONDS - 1 < left <= 600 - contract.ANSWER_MARGIN_SECONDS
@@ -240,16 +245,11 @@ def test_the_rule_prefix_comes_from_the_environment(monkeypatch: pytest.MonkeyPa
 def test_the_poll_event_is_small_whatever_the_properties() -> None:
     huge = {"S3Destination": {"ManifestKey": "é" * 1024}, "OriginEndpointId": "e" * 3000}
     event = {
-        "RequestType": "Update",
+        **support.event(
+            "Update", huge, request_id="r", logical_id="L" * 255, physical_id=JOB_ID, old_properties=huge
+        ),
         "ResponseURL": "https://example.com/" + "u" * 1500,
-        "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/S/1",
-        "RequestId": "r",
-        "LogicalResourceId": "L" * 255,
-        "PhysicalResourceId": JOB_ID,
-        "ResourceType": "Custom::MediaPackageHarvestJob",
-        "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:f",
-        "ResourceProperties": huge,
-        "OldResourceProperties": huge,
+        "ServiceToken": function_arn("f"),
     }
     pending = waiting.PendingWait(JOB_ID, 1_000_000.5, 3300)
     polled = poll_rules.poll_event(event, pending, "arn:aws:events:us-east-1:123456789012:rule/R")
@@ -279,14 +279,15 @@ def test_a_poll_event_without_a_valid_wait_state_is_refused(state: Any) -> None:
 @pytest.mark.parametrize(
     "arn",
     [
-        "arn:aws:lambda:us-east-1:123456789012:function:Handler",
-        "arn:aws:lambda:us-east-1:123456789012:function:Handler:live",
-        "arn:aws:lambda:us-east-1:123456789012:function:Handler:7",
+        function_arn("Handler"),
+        function_arn("Handler") + ":live",
+        function_arn("Handler") + ":7",
     ],
 )
 def test_the_poller_targets_the_unqualified_function(arn: str) -> None:
-    class Context:
-        invoked_function_arn = arn
+    class Context(support.Context):
+        def __init__(self) -> None:
+            super().__init__(invoked_function_arn=arn)
 
     assert (
         poll_rules.unqualified_function_arn(Context())
@@ -343,20 +344,7 @@ def test_a_describe_failing_until_the_deadline_says_the_status_is_not_known(stub
     )
 
 
-RULE_ARN = "arn:aws:events:us-east-1:123456789012:rule/HarvestJobPoll-0123456789-Job-ABCDEFGH"
-FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:HarvestStack-Handler"
-
-
-class Context:
-    function_name = "HarvestStack-Handler"
-    aws_request_id = "6f7d0c52-2b0e-4c55-9a1e-000000000001"
-    invoked_function_arn = FUNCTION_ARN
-
-    def __init__(self, remaining_ms: int = 600_000) -> None:
-        self.remaining_ms = remaining_ms
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
+RULE_ARN = f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/HarvestJobPoll-0123456789-Job-ABCDEFGH"
 
 
 class FailingEvents:
@@ -397,12 +385,7 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 
 def poll_event(request_type: str = "Create", **extra: Any) -> dict[str, Any]:
     return {
-        "RequestType": request_type,
-        "ResponseURL": "https://cloudformation-custom-resource-response.example/x?X-Amz-Signature=s",
-        "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/HarvestStack/1",
-        "RequestId": "r-1",
-        "LogicalResourceId": "Job",
-        "ResourceType": "Custom::MediaPackageHarvestJob",
+        **support.event(request_type, None, request_id="r-1", logical_id="Job"),
         "CrHelperPoll": True,
         "CrHelperRule": RULE_ARN,
         "CrHelperData": {"PhysicalResourceId": JOB_ID},
@@ -413,25 +396,8 @@ def poll_event(request_type: str = "Create", **extra: Any) -> dict[str, Any]:
 
 def waiting_create() -> dict[str, Any]:
     """A Create of the job ``JOB_ID`` with waiting on."""
-    create = {
-        k: v
-        for k, v in poll_event().items()
-        if k.startswith(("Request", "Response", "Stack", "Logical", "ResourceType"))
-    }
-    create["ResourceProperties"] = {
-        "ServiceToken": FUNCTION_ARN,
-        "OriginEndpointId": "live-hls",
-        "StartTime": "2026-11-28T15:00:00Z",
-        "EndTime": "2026-11-28T15:30:00Z",
-        "S3Destination": {
-            "BucketName": "harvest-clips",
-            "ManifestKey": "clips/index.m3u8",
-            "RoleArn": "arn:aws:iam::123456789012:role/harvest",
-        },
-        "Id": JOB_ID,
-        "WaitForCompletion": "true",
-    }
-    return create
+    properties = {"ServiceToken": FUNCTION_ARN, **job_properties(), "Id": JOB_ID, "WaitForCompletion": "true"}
+    return support.event("Create", properties, request_id="r-1", logical_id="Job")
 
 
 def test_a_removal_that_keeps_failing_never_changes_the_answer(
@@ -557,16 +523,11 @@ def test_a_poll_after_the_timer_answered_removes_its_rule(
 def test_a_bad_destination_is_named_not_blamed_on_the_manifest_key(
     destination: dict[str, str], message: str
 ) -> None:
-    properties = {
-        "OriginEndpointId": "live-hls",
-        "StartTime": "2026-11-28T15:00:00Z",
-        "EndTime": "2026-11-28T15:30:00Z",
-        "S3Destination": {
-            "BucketName": "harvest-clips",
-            "ManifestKey": "clips/index.m3u8",
-            "RoleArn": "arn:aws:iam::123456789012:role/service-role/harvest",
-            **destination,
-        },
+    properties = job_properties()
+    properties["S3Destination"] = {
+        **properties["S3Destination"],
+        "RoleArn": f"arn:aws:iam::{ACCOUNT_ID}:role/service-role/harvest",
+        **destination,
     }
     with pytest.raises(answering.RequestError) as caught:
         jobs_v1.parse_properties(properties)
@@ -576,7 +537,10 @@ def test_a_bad_destination_is_named_not_blamed_on_the_manifest_key(
 def test_valid_destinations_pass() -> None:
     for bucket in ("abc", "harvest.clips-2026", "a" * 63):
         assert rules.check_bucket_name("b", bucket) == bucket
-    for role in ("arn:aws:iam::123456789012:role/r", "arn:aws-cn:iam::123456789012:role/path/to/Role+=,.@-_"):
+    for role in (
+        f"arn:aws:iam::{ACCOUNT_ID}:role/r",
+        f"arn:aws-cn:iam::{ACCOUNT_ID}:role/path/to/Role+=,.@-_",
+    ):
         assert rules.check_role_arn("r", role) == role
 
 

@@ -15,157 +15,43 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cdk_mediapackage_harvest_rules as rules
 import pytest
-from conftest import LocalSetup, recent_window
+from support import (
+    ACCOUNT_ID,
+    STACK_ID,
+    Answered,
+    LocalSetup,
+    Stack,
+    assert_answer,
+    expected_data,
+    failed_create_id,
+    jobs,
+    recent_window,
+    signature,
+)
 
-from local_aws import cloudformation, eventbridge, harvest_jobs
-from local_aws.lambda_runtime import Invocation
-from local_aws.server import ACCOUNT_ID, Faults, LocalAws
+from local_aws import cloudformation, harvest_jobs
+from local_aws.server import Faults, LocalAws
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-RESOURCE_TYPE = "Custom::MediaPackageHarvestJob"
-MAX_HANDLER_MS = 180_000
 
 
-@dataclass
-class Delivery:
-    event: dict[str, Any]
-    invocation: Invocation
-    answers: list[cloudformation.Answer]
-
-    @property
-    def body(self) -> dict[str, Any]:
-        (answer,) = self.answers
-        return answer.body
-
-
-class Stack:
-    """One custom resource of the example stack, driven through its lifecycle on the local AWS."""
-
-    def __init__(
-        self,
-        assembly: cloudformation.Assembly,
-        aws: LocalAws,
-        responses: cloudformation.ResponseServer,
-        environment: Mapping[str, str] | None = None,
-    ) -> None:
-        ((self.logical_id, resource),) = assembly.resources(RESOURCE_TYPE).items()
-        if environment is None:
-            environment = {**aws.environment(), "SSL_CERT_FILE": str(responses.cert_file)}
-        self.function = assembly.function(self.logical_id, environment, max_timeout_ms=MAX_HANDLER_MS)
-        eventbridge.register(aws, self.function)  # its permissions are managed when a job is polled
-        self.template_properties: dict[str, Any] = resource["Properties"]
-        self.responses = responses
-        self.stack_id = cloudformation.stack_id("HarvestStack")
-
-    def job_id(self, event: Mapping[str, Any]) -> str:
-        """The Id the handler generates for a Create or replacing Update."""
-        return rules.generated_harvest_job_id(self.stack_id, self.logical_id, event["RequestId"])
-
-    def properties(self, setup: LocalSetup, *, wait: bool = False, **changes: Any) -> dict[str, Any]:
-        """The synthesized properties, references resolved to the local bucket, role and function.
-
-        The example app waits for completion; unless ``wait``, the properties are those of
-        ``wait_for_completion=False`` (the waiting itself has its own tests).
-        """
-        start, end = recent_window()
-        refs = {self.template_properties["S3Destination"]["BucketName"]["Ref"]: setup.bucket}
-        role_id = self.template_properties["S3Destination"]["RoleArn"]["Fn::GetAtt"][0]
-        function_id = self.template_properties["ServiceToken"]["Fn::GetAtt"][0]
-        attributes = {(role_id, "Arn"): setup.role_arn, (function_id, "Arn"): self.function.arn}
-        resolved: dict[str, Any] = cloudformation.resolve(self.template_properties, refs, attributes)
-        resolved.update(OriginEndpointId=setup.endpoint_id, StartTime=start, EndTime=end)
-        if not wait:
-            resolved["WaitForCompletion"] = False
-            del resolved["CompletionTimeout"]
-        resolved.update(changes)
-        return resolved
-
-    def event(self, request_type: str, properties: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
-        return cloudformation.event(
-            request_type,
-            responses=self.responses,
-            stack=self.stack_id,
-            logical_id=self.logical_id,
-            properties=properties,
-            resource_type=RESOURCE_TYPE,
-            **extra,
+def assert_each_answers_the_job(
+    stack: Stack, event: dict[str, Any], answers: list[cloudformation.Answer], job: Mapping[str, Any]
+) -> None:
+    """Every answer to ``event`` on its own: SUCCESS, with the job's Id and Data."""
+    for answer in answers:
+        assert_answer(
+            Answered(event, [answer]),
+            "SUCCESS",
+            physical_id=stack.job_id(event),
+            data=expected_data(job, "IN_PROGRESS"),
         )
-
-    def deliver(self, event: dict[str, Any]) -> Delivery:
-        """One invocation; its answers as CloudFormation's URL received them."""
-        invocation = self.function.invoke(event, invocation_id=event["RequestId"])
-        assert invocation.returncode == 0, invocation.logs
-        self.responses.wait(event["RequestId"], timeout=10)
-        return Delivery(event, invocation, self.responses.answers(event["RequestId"]))
-
-
-@pytest.fixture
-def stack(example_assembly: Path, aws: LocalAws, tmp_path: Path) -> Iterator[Stack]:
-    with cloudformation.ResponseServer(tmp_path) as responses:
-        yield Stack(cloudformation.Assembly(example_assembly, "HarvestStack"), aws, responses)
-
-
-def assert_answer(
-    delivery: Delivery,
-    status: str,
-    *,
-    physical_id: str | None = None,
-    data: Mapping[str, str] | None = None,
-    reason: str = "",
-) -> dict[str, Any]:
-    """The one body CloudFormation receives, exactly: status, ids echoed, Reason, Data, <= 4096 bytes.
-
-    A ``physical_id`` of None is only checked for shape (crhelper makes one up for a failed Create).
-    """
-    (answer,) = delivery.answers
-    assert answer.status == 200
-    assert len(answer.raw) <= cloudformation.MAX_BODY_BYTES
-    body = answer.body
-    expected = {
-        "Status": status,
-        "PhysicalResourceId": body["PhysicalResourceId"] if physical_id is None else physical_id,
-        "StackId": delivery.event["StackId"],
-        "RequestId": delivery.event["RequestId"],
-        "LogicalResourceId": delivery.event["LogicalResourceId"],
-        "Reason": reason,
-        "Data": {} if data is None else dict(data),
-        "NoEcho": False,
-    }
-    assert body == expected
-    assert 0 < len(body["PhysicalResourceId"]) <= 1024
-    return body
-
-
-def failed_create_id(stack: Stack) -> str:
-    """crhelper's physical id for a failed Create: stack name, logical id, 8 random characters."""
-    return rf"HarvestStack_{stack.logical_id}_[A-Z0-9]{{8}}"
-
-
-def jobs(aws: LocalAws) -> list[Mapping[str, Any]]:
-    pages = aws.mediapackage().get_paginator("list_harvest_jobs").paginate()
-    return [dict(job) for page in pages for job in page["HarvestJobs"]]
-
-
-def expected_data(job: Mapping[str, Any], status: str) -> dict[str, str]:
-    destination = job["S3Destination"]
-    return {
-        "Arn": f"arn:aws:mediapackage:us-east-1:{ACCOUNT_ID}:harvest_jobs/{job['Id']}",
-        "Id": job["Id"],
-        "Status": status,
-        "ChannelId": job["ChannelId"],
-        "CreatedAt": job["CreatedAt"],
-        "StartTime": job["StartTime"],
-        "EndTime": job["EndTime"],
-        "ManifestUri": f"s3://{destination['BucketName']}/{destination['ManifestKey']}",
-    }
 
 
 def test_create_update_and_delete(stack: Stack, aws: LocalAws, setup: LocalSetup) -> None:
@@ -264,13 +150,7 @@ def test_the_same_create_delivered_twice_makes_one_job(
     (job,) = jobs(aws)
     twice = stack.deliver(event)
     assert len(twice.answers) == 2
-    for answer in twice.answers:
-        assert_answer(
-            Delivery(event, twice.invocation, [answer]),
-            "SUCCESS",
-            physical_id=stack.job_id(event),
-            data=expected_data(job, "IN_PROGRESS"),
-        )
+    assert_each_answers_the_job(stack, event, twice.answers, job)
     assert first.answers == twice.answers[:1]
     assert jobs(aws) == [job]
 
@@ -289,13 +169,7 @@ def test_the_same_create_delivered_three_times_at_once_makes_one_job(
     (job,) = jobs(aws)
     answers = stack.responses.answers(event["RequestId"])
     assert len(answers) == 3
-    for answer in answers:
-        assert_answer(
-            Delivery(event, invocations[0], [answer]),
-            "SUCCESS",
-            physical_id=stack.job_id(event),
-            data=expected_data(job, "IN_PROGRESS"),
-        )
+    assert_each_answers_the_job(stack, event, answers, job)
     assert len({answer.raw for answer in answers}) == 1, "three identical answers"
     logs = "".join(invocation.logs for invocation in invocations)
     assert (logs.count('"Created harvest job"'), logs.count('"Adopted the existing harvest job')) == (1, 2)
@@ -429,11 +303,11 @@ def test_logs_never_hold_the_response_url_or_credentials(
     for delivery in deliveries:
         logs = delivery.invocation.logs
         url = delivery.event["ResponseURL"]
-        signature = url.rsplit("X-Amz-Signature=", 1)[1]
+        signed = signature(url)
         assert delivery.event["RequestId"] in logs, "the logs were not captured"
         assert url.split("?")[0] not in logs
         # No 16 characters of the signature in a row, in case a log line cut or wrapped it.
-        assert not any(signature[i : i + 16] in logs for i in range(len(signature) - 15))
+        assert not any(signed[i : i + 16] in logs for i in range(len(signed) - 15))
         for secret in secrets_in_play:
             assert secret not in logs
         for credential in credentials.values():
@@ -506,7 +380,7 @@ def test_the_demo_without_a_synthesized_app_says_what_to_do(tmp_path: Path) -> N
 def test_the_response_server_takes_only_the_urls_it_issued(tmp_path: Path) -> None:
     with cloudformation.ResponseServer(tmp_path) as responses:
         context = ssl.create_default_context(cafile=str(responses.cert_file))
-        url = responses.issue("arn:aws:cloudformation:us-east-1:123456789012:stack/S/1", "Job", "request-1")
+        url = responses.issue(STACK_ID, "Job", "request-1")
         forged = url.rsplit("X-Amz-Signature=", 1)[0] + "X-Amz-Signature=" + "0" * 64
         responses.statuses = [503]
         statuses = [put(forged, b"{}", context), put(url, b'{"Status": "SUCCESS"}', context)]

@@ -18,10 +18,10 @@ from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.retries.standard import ExponentialBackoff
-from conftest import LocalSetup, iso, recent_window
+from support import ACCOUNT_ID, LocalSetup, iso, recent_window
 
-from local_aws import harvest_jobs
-from local_aws.server import ACCOUNT_ID, CREDENTIALS, Faults, LocalAws
+from local_aws import harvest_jobs, prerequisites
+from local_aws.server import CREDENTIALS, Faults, LocalAws
 
 if TYPE_CHECKING:
     from mypy_boto3_mediapackage import MediaPackageClient
@@ -129,6 +129,12 @@ def ago(**delta: float) -> str:
     return iso(datetime.now(UTC) - timedelta(**delta))
 
 
+def window(minutes: float) -> dict[str, str]:
+    """StartTime and EndTime of a window of ``minutes`` that ended a minute ago."""
+    start, end = recent_window(minutes=minutes)
+    return {"StartTime": start, "EndTime": end}
+
+
 def destination(setup: LocalSetup, **changes: str) -> S3DestinationTypeDef:
     return {
         "BucketName": changes.get("BucketName", setup.bucket),
@@ -196,6 +202,18 @@ def wait_until_done(client: MediaPackageClient, job_id: str, timeout: float = 10
         assert time.monotonic() < deadline, f"{job_id} still IN_PROGRESS after {timeout} s"
         time.sleep(0.02)
     return status
+
+
+def run_to_the_end(aws: LocalAws, setup: LocalSetup, outcomes: dict[str, str]) -> None:
+    """Jobs of 0.1 s created together, each writing at ``<Id>/index.m3u8``, and each ending as
+    ``outcomes`` expects: FAILED when told by its Id, SUCCEEDED otherwise."""
+    aws.harvest.completion_delay = 0.1
+    client = aws.mediapackage()
+    for job_id, outcome in outcomes.items():
+        if outcome == "FAILED":
+            aws.harvest.outcomes[job_id] = outcome
+        create(client, setup, job_id, S3Destination=destination(setup, ManifestKey=f"{job_id}/index.m3u8"))
+    assert {job_id: wait_until_done(client, job_id) for job_id in outcomes} == outcomes
 
 
 def job_ids(client: MediaPackageClient, **filters: Any) -> set[str]:
@@ -336,15 +354,14 @@ def test_window_is_at_most_24_hours(aws: LocalAws, setup: LocalSetup) -> None:
         HlsPackage={"SegmentDurationSeconds": 6},
         StartoverWindowSeconds=14 * 86400,
     )
-    end = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
-    too_long = {"StartTime": iso(end - timedelta(hours=24, seconds=1)), "EndTime": iso(end)}
+    too_long = window(minutes=24 * 60 + 1 / 60)  # a second over
     message = unprocessable(
         lambda: create(client, setup, "too-long", OriginEndpointId="two-weeks", **too_long),
         "EndTime",
         "StartTime",
     )
     assert "24 hours" in message
-    full_day = {"StartTime": iso(end - timedelta(hours=24)), "EndTime": iso(end)}
+    full_day = window(minutes=24 * 60)
     assert (
         create(client, setup, "full-day", OriginEndpointId="two-weeks", **full_day)["Status"] == "IN_PROGRESS"
     )
@@ -489,24 +506,14 @@ def test_job_fails_when_every_job_is_told_to(aws: LocalAws, setup: LocalSetup) -
 
 
 def test_job_fails_when_it_is_told_to_by_id(aws: LocalAws, setup: LocalSetup) -> None:
-    aws.harvest.completion_delay = 0.1
-    aws.harvest.outcomes["doomed"] = "FAILED"
-    client = aws.mediapackage()
-    create(client, setup, "doomed", S3Destination=destination(setup, ManifestKey="doomed/index.m3u8"))
-    create(client, setup, "fine", S3Destination=destination(setup, ManifestKey="fine/index.m3u8"))
-    assert wait_until_done(client, "doomed") == "FAILED"
-    assert wait_until_done(client, "fine") == "SUCCEEDED"
+    run_to_the_end(aws, setup, {"doomed": "FAILED", "fine": "SUCCEEDED"})
     assert s3_keys(aws, setup.bucket) == {"fine/index.m3u8", "fine/index_1.m3u8"}
 
 
 def test_quota_of_concurrent_jobs(aws: LocalAws, setup: LocalSetup) -> None:
     aws.harvest.max_concurrent_jobs = 2
-    aws.harvest.completion_delay = 0.1
     client = aws.mediapackage()
-    create(client, setup, "early-1")
-    create(client, setup, "early-2")
-    assert wait_until_done(client, "early-1") == "SUCCEEDED"
-    assert wait_until_done(client, "early-2") == "SUCCEEDED"
+    run_to_the_end(aws, setup, {"early-1": "SUCCEEDED", "early-2": "SUCCEEDED"})
 
     aws.harvest.completion_delay = 600
     create(client, setup, "late-1")
@@ -588,19 +595,8 @@ def test_pagination_returns_every_job_once(aws: LocalAws, setup: LocalSetup) -> 
 
 def test_list_filters_by_status_and_channel(aws: LocalAws, setup: LocalSetup) -> None:
     client = aws.mediapackage()
-    client.create_channel(Id="backup-channel")
-    client.create_origin_endpoint(
-        ChannelId="backup-channel",
-        Id="backup-hls",
-        HlsPackage={"SegmentDurationSeconds": 6},
-        StartoverWindowSeconds=86400,
-    )
-    aws.harvest.completion_delay = 0.1
-    aws.harvest.outcomes["done-failed"] = "FAILED"
-    create(client, setup, "done-ok")
-    create(client, setup, "done-failed")
-    assert wait_until_done(client, "done-ok") == "SUCCEEDED"
-    assert wait_until_done(client, "done-failed") == "FAILED"
+    prerequisites.origin_endpoint(aws, "backup-hls", channel_id="backup-channel")
+    run_to_the_end(aws, setup, {"done-ok": "SUCCEEDED", "done-failed": "FAILED"})
     aws.harvest.completion_delay = 600
     create(client, setup, "running-live")
     create(client, setup, "running-backup", OriginEndpointId="backup-hls")

@@ -23,8 +23,7 @@ import cdk_mediapackage_harvest_rules as rules
 import pytest
 from aws_cdk import aws_s3 as s3
 from cdk_mediapackage_harvest import HarvestJob
-from conftest import LocalSetup, recent_window
-from test_lifecycle import RESOURCE_TYPE, Stack, assert_answer, jobs
+from support import RESOURCE_TYPE, LocalSetup, Stack, assert_answer, jobs, recent_window, resolved_properties
 
 from local_aws import cloudformation, harvest_jobs
 from local_aws.lambda_runtime import Function, Invocation
@@ -80,22 +79,14 @@ class Deployment:
         self.setup = setup
 
     def create_event(self, logical_id: str) -> dict[str, Any]:
-        template_properties = self.resources[logical_id]["Properties"]
-        bucket_id = template_properties["S3Destination"]["BucketName"]["Ref"]
-        role_id = template_properties["S3Destination"]["RoleArn"]["Fn::GetAtt"][0]
-        function_id = template_properties["ServiceToken"]["Fn::GetAtt"][0]
-        properties = cloudformation.resolve(
-            template_properties,
-            {bucket_id: self.setup.bucket},
-            {(role_id, "Arn"): self.setup.role_arn, (function_id, "Arn"): self.function.arn},
-        )
         return cloudformation.event(
             "Create",
             responses=self.responses,
             stack=self.stack_id,
             logical_id=logical_id,
-            properties=properties,
-            resource_type=RESOURCE_TYPE,
+            properties=resolved_properties(
+                self.resources[logical_id]["Properties"], self.setup, self.function
+            ),
         )
 
     def job_id(self, event: Mapping[str, Any]) -> str:

@@ -27,8 +27,10 @@ from aws_cdk.assertions import Template
 from cdk_mediapackage_harvest import HarvestJob
 from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import ManualArgs, lint
+from support import ACCOUNT_ID, REGION
 
 from app import build
+from local_aws.cloudformation import Intrinsics
 
 with warnings.catch_warnings():
     # parliament imports pkg_resources, which warns that it is deprecated.
@@ -41,9 +43,7 @@ NO_BUNDLING: dict[str, Any] = {"aws:cdk:bundling-stacks": []}
 RESOURCE_TYPE = "Custom::MediaPackageHarvestJob"
 MEDIAPACKAGE = "mediapackage.amazonaws.com"
 LAMBDA = "lambda.amazonaws.com"
-ACCOUNT = "123456789012"
-REGION = "us-east-1"
-EXISTING_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/existing-harvest-role"
+EXISTING_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/existing-harvest-role"
 ACCESS_LOGS_BY_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
 ACKNOWLEDGED = cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY
 
@@ -268,11 +268,12 @@ def test_cfn_lint_finds_no_error(templates: dict[str, dict[str, Any]], name: str
 # The IAM audit
 
 
-class Resolver:
+class Resolver(Intrinsics):
     """Intrinsic functions replaced by plausible values: names from logical ids, ARNs by resource type,
-    account 123456789012, region us-east-1. An intrinsic it does not know is an error, not a pass."""
+    the local account and region. An intrinsic it does not know is an error, not a pass."""
 
     def __init__(self, template: Mapping[str, Any]) -> None:
+        super().__init__()
         self.resources: Mapping[str, Any] = template["Resources"]
 
     def name(self, logical_id: str) -> str:
@@ -284,30 +285,19 @@ class Resolver:
     def arn(self, logical_id: str) -> str:
         name = self.name(logical_id)
         return {
-            "AWS::IAM::Role": f"arn:aws:iam::{ACCOUNT}:role/{name}",
+            "AWS::IAM::Role": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}",
             "AWS::S3::Bucket": f"arn:aws:s3:::{name}",
-            "AWS::Lambda::Function": f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}",
-            "AWS::Logs::LogGroup": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{name}:*",
-            "AWS::KMS::Key": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/{uuid.uuid5(uuid.NAMESPACE_OID, name)}",
+            "AWS::Lambda::Function": f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:{name}",
+            "AWS::Logs::LogGroup": f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{name}:*",
+            "AWS::KMS::Key": f"arn:aws:kms:{REGION}:{ACCOUNT_ID}:key/{uuid.uuid5(uuid.NAMESPACE_OID, name)}",
         }[self.type(logical_id)]
 
-    def __call__(self, value: Any) -> Any:
-        if isinstance(value, list):
-            return [self(item) for item in value]
-        if not isinstance(value, Mapping):
-            return value
-        if set(value) == {"Ref"}:
-            pseudo = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT}
-            return pseudo.get(value["Ref"]) or self.name(value["Ref"])
-        if set(value) == {"Fn::GetAtt"}:
-            logical_id, attribute = value["Fn::GetAtt"]
-            assert attribute == "Arn", value
-            return self.arn(logical_id)
-        if set(value) == {"Fn::Join"}:
-            separator, parts = value["Fn::Join"]
-            return separator.join(self(part) for part in parts)
-        assert not any(key.startswith("Fn::") for key in value), value
-        return {key: self(item) for key, item in value.items()}
+    def ref(self, logical_id: str) -> str:
+        return self.name(logical_id)
+
+    def get_att(self, logical_id: str, attribute: str) -> str:
+        assert attribute == "Arn", (logical_id, attribute)
+        return self.arn(logical_id)
 
 
 @dataclass(frozen=True)
@@ -398,9 +388,9 @@ def expected(template: Mapping[str, Any]) -> Expected:
     )
 
 
-HARVEST_JOBS = re.compile(rf"arn:aws:mediapackage:{REGION}:{ACCOUNT}:harvest_jobs/\*")
+HARVEST_JOBS = re.compile(rf"arn:aws:mediapackage:{REGION}:{ACCOUNT_ID}:harvest_jobs/\*")
 # Issue 4 (waiting for completion through crhelper's poller): rules named with a per-provider prefix.
-POLL_RULES = re.compile(rf"arn:aws:events:{REGION}:{ACCOUNT}:rule/HarvestJobPoll-[0-9a-f]{{10}}-\*")
+POLL_RULES = re.compile(rf"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/HarvestJobPoll-[0-9a-f]{{10}}-\*")
 PASS_ROLE_CONDITION = {"StringEquals": {"iam:PassedToService": MEDIAPACKAGE}}
 
 

@@ -12,19 +12,26 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import cdk_mediapackage_harvest_contract as contract
 import pytest
-from conftest import LocalSetup, iso, recent_window
 from mediapackage_harvest_handler import waiting
-from test_lifecycle import Delivery, Stack, assert_answer, expected_data, failed_create_id
+from support import (
+    ACCOUNT_ID,
+    Answered,
+    LocalSetup,
+    Stack,
+    assert_answer,
+    expected_data,
+    failed_create_id,
+    recent_window,
+    signature,
+)
 
-from local_aws import cloudformation, eventbridge, harvest_jobs
-from local_aws.server import ACCOUNT_ID, Faults, LocalAws
+from local_aws import eventbridge, harvest_jobs
+from local_aws.server import Faults, LocalAws
 
 #: A first invocation this short has no time to wait (the handler keeps ANSWER_MARGIN_SECONDS for
 #: finishing): it creates the job and hands over to the poller at once.
@@ -33,12 +40,6 @@ SHORT_MS = 20_000
 SHORT_POLL_MS = 20_000
 #: One DescribeHarvestJob and one HTTPS PUT on loopback, on a busy machine.
 REQUEST_SLACK = 2.0
-
-
-@pytest.fixture
-def stack(example_assembly: Path, aws: LocalAws, tmp_path: Path) -> Iterator[Stack]:
-    with cloudformation.ResponseServer(tmp_path) as responses:
-        yield Stack(cloudformation.Assembly(example_assembly, "HarvestStack"), aws, responses)
 
 
 def prefix(stack: Stack) -> str:
@@ -64,9 +65,9 @@ def hand_over(stack: Stack, aws: LocalAws, event: dict[str, Any]) -> dict[str, A
 
 def assert_no_secret(event: Mapping[str, Any], logs: str) -> None:
     """The ResponseURL travels in the poller's target input; it must never reach a log."""
-    signature = event["ResponseURL"].rpartition("X-Amz-Signature=")[2]
-    assert len(signature) == 64
-    assert signature[:16] not in logs
+    signed = signature(event["ResponseURL"])
+    assert len(signed) == 64
+    assert signed[:16] not in logs
     assert "X-Amz-" not in logs
 
 
@@ -81,19 +82,21 @@ def poll_until_answered(stack: Stack, aws: LocalAws, event: dict[str, Any], max_
     raise AssertionError(f"no answer after {max_ticks} scheduled polls")
 
 
-def delivery(stack: Stack, event: dict[str, Any]) -> Delivery:
-    """The answers so far, as a Delivery for ``assert_answer`` (the invocation is not needed)."""
-    answers = stack.responses.answers(event["RequestId"])
-    return Delivery(event, invocation=None, answers=answers)  # type: ignore[arg-type]
-
-
-def answered(stack: Stack, aws: LocalAws, event: dict[str, Any], path: str) -> Delivery:
+def answered(stack: Stack, aws: LocalAws, event: dict[str, Any], path: str) -> Answered:
     """The event answered in its first invocation, or handed over and answered by the poller."""
     if path == "first invocation":
         return stack.deliver(event)
     hand_over(stack, aws, event)
     poll_until_answered(stack, aws, event)
-    return delivery(stack, event)
+    return stack.answered(event)
+
+
+def assert_create_failed(stack: Stack, aws: LocalAws, done: Answered, reason: str) -> None:
+    """The Create answered FAILED with ``reason``, and nothing of the poller is left."""
+    body = assert_answer(done, "FAILED", reason=reason)
+    # A failed Create gets crhelper's made-up physical id on both paths; Delete accepts any.
+    assert re.fullmatch(failed_create_id(stack), body["PhysicalResourceId"])
+    assert_cleaned_up(stack, aws)
 
 
 def assert_cleaned_up(stack: Stack, aws: LocalAws) -> None:
@@ -165,7 +168,7 @@ def test_a_job_outliving_the_first_invocation_completes_through_the_poller(
 
     assert poll_until_answered(stack, aws, event) == 1
     assert_answer(
-        delivery(stack, event),
+        stack.answered(event),
         "SUCCESS",
         physical_id=job_id,
         data=expected_data(describe(aws, job_id), "SUCCEEDED"),
@@ -181,19 +184,13 @@ def test_a_failed_job_fails_the_resource_naming_the_job_and_the_event(
     aws.harvest.completion_delay = 1.0
     aws.harvest.outcome = "FAILED"
     event = stack.event("Create", stack.properties(setup, wait=True))
-    job_id = stack.job_id(event)
-    done = answered(stack, aws, event, path)
-    body = assert_answer(
-        done,
-        "FAILED",
-        reason=(
-            f"Harvest job {job_id} failed. MediaPackage gives the cause only in the 'MediaPackage "
-            "HarvestJob Notification' event (EventBridge, source aws.mediapackage)"
-        ),
+    assert_create_failed(
+        stack,
+        aws,
+        answered(stack, aws, event, path),
+        f"Harvest job {stack.job_id(event)} failed. MediaPackage gives the cause only in the "
+        "'MediaPackage HarvestJob Notification' event (EventBridge, source aws.mediapackage)",
     )
-    # A failed Create gets crhelper's made-up physical id on both paths; Delete accepts any.
-    assert re.fullmatch(failed_create_id(stack), body["PhysicalResourceId"])
-    assert_cleaned_up(stack, aws)
 
 
 @pytest.mark.parametrize("path", ["first invocation", "poller"])
@@ -203,18 +200,14 @@ def test_the_completion_timeout_fails_the_resource(
     aws.harvest.completion_delay = 300.0
     event = stack.event("Create", stack.properties(setup, wait=True, CompletionTimeout="7"))
     job_id = stack.job_id(event)
-    done = answered(stack, aws, event, path)
-    body = assert_answer(
-        done,
-        "FAILED",
-        reason=(
-            f"Harvest job {job_id} was still IN_PROGRESS when the completion timeout of 7 s ended; it "
-            "goes on in MediaPackage. Raise completion_timeout, or set wait_for_completion=False"
-        ),
+    assert_create_failed(
+        stack,
+        aws,
+        answered(stack, aws, event, path),
+        f"Harvest job {job_id} was still IN_PROGRESS when the completion timeout of 7 s ended; it "
+        "goes on in MediaPackage. Raise completion_timeout, or set wait_for_completion=False",
     )
-    assert re.fullmatch(failed_create_id(stack), body["PhysicalResourceId"])
     assert describe(aws, job_id)["Status"] == "IN_PROGRESS"
-    assert_cleaned_up(stack, aws)
 
 
 def test_a_logical_id_of_200_characters_fits_the_rule_name(
@@ -228,7 +221,7 @@ def test_a_logical_id_of_200_characters_fits_the_rule_name(
     poll_until_answered(stack, aws, event)
     job_id = stack.job_id(event)
     assert_answer(
-        delivery(stack, event),
+        stack.answered(event),
         "SUCCESS",
         physical_id=job_id,
         data=expected_data(describe(aws, job_id), "SUCCEEDED"),
@@ -314,9 +307,7 @@ def test_a_poller_that_cannot_be_set_up_fails_the_resource_and_leaves_nothing(
         stack.deliver(created)
     event = stack.event(
         request_type,
-        stack.properties(
-            setup, wait=True, EndTime=iso(datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=2))
-        ),
+        stack.properties(setup, wait=True, EndTime=recent_window(ended_ago=2)[1]),
         **({"physical_id": old_id, "old_properties": old_properties} if old_id else {}),
     )
     job_id = stack.job_id(event)
@@ -358,14 +349,14 @@ def test_an_update_through_the_poller_answers_the_new_job_or_keeps_the_old_id(
     poll_until_answered(stack, aws, update)
     if outcome == "SUCCEEDED":
         assert_answer(
-            delivery(stack, update),
+            stack.answered(update),
             "SUCCESS",
             physical_id=new_id,
             data=expected_data(describe(aws, new_id), "SUCCEEDED"),
         )
     else:  # the old id: CloudFormation rolls back to the old job, which is still there
         assert_answer(
-            delivery(stack, update),
+            stack.answered(update),
             "FAILED",
             physical_id=old_id,
             reason=(

@@ -1,0 +1,216 @@
+"""What the tests share, in one module that no test module replaces: the local prerequisites, "a window
+that ended a minute ago" and the time formatter (from ``local_aws``), the fake Lambda context, the
+CloudFormation event builder, and ``Stack``: the example stack's custom resource driven through its
+lifecycle on the local AWS. Fixtures live in ``conftest.py``. It never imports the handler.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import cdk_mediapackage_harvest_rules as rules
+
+from local_aws import ACCOUNT_ID, REGION, cloudformation, eventbridge, iso
+from local_aws.cloudformation import stack_id
+from local_aws.lambda_runtime import Context, Function, Invocation, function_arn
+from local_aws.prerequisites import LocalSetup, recent_window
+from local_aws.server import LocalAws
+
+__all__ = [
+    "ACCOUNT_ID",
+    "FUNCTION_ARN",
+    "LOGICAL_ID",
+    "REGION",
+    "REQUEST_ID",
+    "RESOURCE_TYPE",
+    "STACK_ID",
+    "Answered",
+    "Context",
+    "Delivery",
+    "LocalSetup",
+    "Stack",
+    "assert_answer",
+    "event",
+    "expected_data",
+    "failed_create_id",
+    "function_arn",
+    "iso",
+    "jobs",
+    "recent_window",
+    "resolved_properties",
+    "signature",
+    "stack_id",
+]
+
+RESOURCE_TYPE = cloudformation.RESOURCE_TYPE
+STACK_ID = (
+    f"arn:aws:cloudformation:{REGION}:{ACCOUNT_ID}:stack/HarvestStack/5b3cc1a0-cd2b-11f0-8c5e-0affd1b2c3d4"
+)
+LOGICAL_ID = "HarvestJob4AD607F3"
+REQUEST_ID = "c0ffee00-0000-4000-8000-000000000001"
+FUNCTION_ARN = function_arn("HarvestStack-Handler")
+MAX_HANDLER_MS = 180_000
+"""The local runs give the handler three minutes (the function's own timeout is ten)."""
+
+
+def event(request_type: str, properties: Any, **settings: Any) -> dict[str, Any]:
+    """An event for the handler in this process (``cloudformation.event``): of ``STACK_ID``,
+    ``LOGICAL_ID`` and ``REQUEST_ID`` unless ``settings`` say otherwise, the properties as given (not
+    made strings, so that they can be malformed), a ResponseURL that is never reached."""
+    defaults = {"stack": STACK_ID, "logical_id": LOGICAL_ID, "request_id": REQUEST_ID, "as_strings": False}
+    return cloudformation.event(request_type, properties=properties, **{**defaults, **settings})
+
+
+def signature(url: str) -> str:
+    """The signature of a pre-signed ResponseURL: a credential, never to be logged."""
+    return url.rsplit("X-Amz-Signature=", 1)[1]
+
+
+def resolved_properties(
+    template_properties: Mapping[str, Any], setup: LocalSetup, function: Function
+) -> dict[str, Any]:
+    """A harvest job's synthesized properties, its bucket, role and function resolved to local ones."""
+    destination = template_properties["S3Destination"]
+    refs = {destination["BucketName"]["Ref"]: setup.bucket}
+    attributes = {
+        (destination["RoleArn"]["Fn::GetAtt"][0], "Arn"): setup.role_arn,
+        (template_properties["ServiceToken"]["Fn::GetAtt"][0], "Arn"): function.arn,
+    }
+    resolved: dict[str, Any] = cloudformation.resolve(template_properties, refs, attributes)
+    return resolved
+
+
+@dataclass
+class Answered:
+    """An event and the answers CloudFormation's URL received for it."""
+
+    event: dict[str, Any]
+    answers: list[cloudformation.Answer]
+
+    @property
+    def body(self) -> dict[str, Any]:
+        (answer,) = self.answers
+        return answer.body
+
+
+@dataclass
+class Delivery(Answered):
+    """An event delivered in one invocation, and its answers."""
+
+    invocation: Invocation
+
+
+class Stack:
+    """One custom resource of the example stack, driven through its lifecycle on the local AWS."""
+
+    def __init__(
+        self,
+        assembly: cloudformation.Assembly,
+        aws: LocalAws,
+        responses: cloudformation.ResponseServer,
+        environment: Mapping[str, str] | None = None,
+    ) -> None:
+        ((self.logical_id, resource),) = assembly.resources(RESOURCE_TYPE).items()
+        if environment is None:
+            environment = {**aws.environment(), "SSL_CERT_FILE": str(responses.cert_file)}
+        self.function = assembly.function(self.logical_id, environment, max_timeout_ms=MAX_HANDLER_MS)
+        eventbridge.register(aws, self.function)  # its permissions are managed when a job is polled
+        self.template_properties: dict[str, Any] = resource["Properties"]
+        self.responses = responses
+        self.stack_id = cloudformation.stack_id(assembly.stack)
+
+    def job_id(self, event: Mapping[str, Any]) -> str:
+        """The Id the handler generates for a Create or replacing Update."""
+        return rules.generated_harvest_job_id(self.stack_id, self.logical_id, event["RequestId"])
+
+    def properties(self, setup: LocalSetup, *, wait: bool = False, **changes: Any) -> dict[str, Any]:
+        """The synthesized properties, references resolved to the local bucket, role and function.
+
+        The example app waits for completion; unless ``wait``, the properties are those of
+        ``wait_for_completion=False`` (the waiting itself has its own tests).
+        """
+        start, end = recent_window()
+        resolved = resolved_properties(self.template_properties, setup, self.function)
+        resolved.update(OriginEndpointId=setup.endpoint_id, StartTime=start, EndTime=end)
+        if not wait:
+            resolved["WaitForCompletion"] = False
+            del resolved["CompletionTimeout"]
+        resolved.update(changes)
+        return resolved
+
+    def event(self, request_type: str, properties: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
+        return cloudformation.event(
+            request_type,
+            responses=self.responses,
+            stack=self.stack_id,
+            logical_id=self.logical_id,
+            properties=properties,
+            **extra,
+        )
+
+    def deliver(self, event: dict[str, Any]) -> Delivery:
+        """One invocation; its answers as CloudFormation's URL received them."""
+        invocation = self.function.invoke(event, invocation_id=event["RequestId"])
+        assert invocation.returncode == 0, invocation.logs
+        self.responses.wait(event["RequestId"], timeout=10)
+        return Delivery(event, self.responses.answers(event["RequestId"]), invocation)
+
+    def answered(self, event: dict[str, Any]) -> Answered:
+        """The answers so far, however they came (the first invocation or the poller's)."""
+        return Answered(event, self.responses.answers(event["RequestId"]))
+
+
+def assert_answer(
+    delivery: Answered,
+    status: str,
+    *,
+    physical_id: str | None = None,
+    data: Mapping[str, str] | None = None,
+    reason: str = "",
+) -> dict[str, Any]:
+    """The one body CloudFormation receives, exactly: status, ids echoed, Reason, Data, <= 4096 bytes.
+
+    A ``physical_id`` of None is only checked for shape (crhelper makes one up for a failed Create).
+    """
+    (answer,) = delivery.answers
+    assert answer.status == 200
+    assert len(answer.raw) <= cloudformation.MAX_BODY_BYTES
+    body = answer.body
+    expected = {
+        "Status": status,
+        "PhysicalResourceId": body["PhysicalResourceId"] if physical_id is None else physical_id,
+        "StackId": delivery.event["StackId"],
+        "RequestId": delivery.event["RequestId"],
+        "LogicalResourceId": delivery.event["LogicalResourceId"],
+        "Reason": reason,
+        "Data": {} if data is None else dict(data),
+        "NoEcho": False,
+    }
+    assert body == expected
+    assert 0 < len(body["PhysicalResourceId"]) <= 1024
+    return body
+
+
+def failed_create_id(stack: Stack) -> str:
+    """crhelper's physical id for a failed Create: stack name, logical id, 8 random characters."""
+    return rf"HarvestStack_{stack.logical_id}_[A-Z0-9]{{8}}"
+
+
+def jobs(aws: LocalAws) -> list[Mapping[str, Any]]:
+    pages = aws.mediapackage().get_paginator("list_harvest_jobs").paginate()
+    return [dict(job) for page in pages for job in page["HarvestJobs"]]
+
+
+def expected_data(job: Mapping[str, Any], status: str) -> dict[str, str]:
+    """The Data of an answer about ``job`` in ``status``."""
+    return {
+        "Arn": f"arn:aws:mediapackage:{REGION}:{ACCOUNT_ID}:harvest_jobs/{job['Id']}",
+        "Id": job["Id"],
+        "Status": status,
+        "ChannelId": job["ChannelId"],
+        "CreatedAt": job["CreatedAt"],
+        "StartTime": job["StartTime"],
+        "EndTime": job["EndTime"],
+    }
