@@ -194,8 +194,9 @@ def assert_answer(
 
 
 def failed_create_id(stack: Stack) -> str:
-    """crhelper's physical id for a failed Create: stack name, logical id, 8 random characters."""
-    return rf"HarvestStack_{stack.logical_id}_[A-Z0-9]{{8}}"
+    """The physical id of a failed Create (a pattern): the Id a job generated for that request gets,
+    stack name, logical id and 12 hex characters of the RequestId's hash, at most 64 characters."""
+    return rf"HarvestStack-{stack.logical_id}-[0-9a-f]{{12}}"
 
 
 def jobs(aws: LocalAws) -> list[Mapping[str, Any]]:

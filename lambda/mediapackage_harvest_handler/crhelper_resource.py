@@ -16,7 +16,7 @@ private names relied on, each read, set or overridden here:
   poll function is registered, and ``_cfn_response`` (the physical id) then ``_send`` when
   ``_send_response`` is set.
 
-Imports crhelper, ``poll_rules``, ``answering``, the contract module and the standard library; the
+Imports crhelper, ``poll_rules``, ``answering``, ``outbound``, the contract module and the standard library; the
 decisions it answers come from ``lifecycle`` (typing only).
 """
 
@@ -33,7 +33,7 @@ import cdk_mediapackage_harvest_contract as contract
 from crhelper import CfnResource
 from crhelper.resource_helper import FAILED, SUCCESS
 
-from mediapackage_harvest_handler import answering, poll_rules
+from mediapackage_harvest_handler import answering, outbound, poll_rules
 
 if TYPE_CHECKING:
     from mediapackage_harvest_handler.lifecycle import Decision
