@@ -16,8 +16,8 @@ private names relied on, each read, set or overridden here:
   poll function is registered, and ``_cfn_response`` (the physical id) then ``_send`` when
   ``_send_response`` is set.
 
-Imports crhelper, ``poll_rules``, ``answering``, ``outbound``, the contract module and the standard library; the
-decisions it answers come from ``lifecycle`` (typing only).
+Imports crhelper, ``poll_rules``, ``answering``, ``outbound``, the contract module and the standard
+library; the decisions it answers come from ``lifecycle`` (typing only).
 """
 
 from __future__ import annotations
@@ -241,11 +241,7 @@ class HarvestJobResource(CfnResource):
         except Exception as error:
             logger.error({"message": "Could not set up the poller", "error": str(error)})
             poll_rules.remove(self._event)
-            text = (
-                str(error)
-                if isinstance(error, answering.RequestError)
-                else f"{type(error).__name__}: {error}"
-            )
+            text = str(error) if isinstance(error, answering.RequestError) else outbound.error_text(error)
             self.Status = FAILED
             self.Reason = answering.reason(
                 f"Harvest job {pending.job_id} is still IN_PROGRESS; polling it could not be set up: {text}"
