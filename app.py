@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -43,14 +43,15 @@ class HarvestStack(cdk.Stack):
                 "bucket_name", lambda: s3.Bucket.from_bucket_name(self, "Bucket", settings["bucket_name"])
             )
         else:
+            # Both buckets: private, encrypted, TLS only, kept when the stack is deleted.
+            private: dict[str, Any] = {
+                "block_public_access": s3.BlockPublicAccess.BLOCK_ALL,
+                "encryption": s3.BucketEncryption.S3_MANAGED,
+                "enforce_ssl": True,
+                "removal_policy": cdk.RemovalPolicy.RETAIN,
+            }
             access_logs = s3.Bucket(
-                self,
-                "AccessLogs",
-                block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-                encryption=s3.BucketEncryption.S3_MANAGED,
-                enforce_ssl=True,
-                object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-                removal_policy=cdk.RemovalPolicy.RETAIN,
+                self, "AccessLogs", object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED, **private
             )
             cdk.Validations.of(access_logs).acknowledge(
                 cdk.Acknowledgment(
@@ -61,12 +62,9 @@ class HarvestStack(cdk.Stack):
             bucket = s3.Bucket(
                 self,
                 "Bucket",
-                block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-                encryption=s3.BucketEncryption.S3_MANAGED,
-                enforce_ssl=True,
-                removal_policy=cdk.RemovalPolicy.RETAIN,
                 server_access_logs_bucket=access_logs,
                 server_access_logs_prefix="clip-bucket/",
+                **private,
             )
         role = (
             _imported(

@@ -122,25 +122,23 @@ _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 _ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}")
 
 
+def _check_pattern(name: str, value: str, pattern: re.Pattern[str], what: str, expected: str) -> str:
+    if not pattern.fullmatch(value):
+        raise HarvestRuleError(f"{name}: {_show(value)} is not {what}; expected {expected}")
+    return value
+
+
 def check_bucket_name(name: str, value: str) -> str:
     """An S3 (general purpose) bucket name: 3 to 63 lower-case letters, digits, '.' and '-',
     starting and ending with a letter or digit."""
-    if not _BUCKET_NAME.fullmatch(value):
-        raise HarvestRuleError(
-            f"{name}: {_show(value)} is not an S3 bucket name; expected 3 to 63 lower-case letters, "
-            "digits, '.' and '-', starting and ending with a letter or digit"
-        )
-    return value
+    expected = "3 to 63 lower-case letters, digits, '.' and '-', starting and ending with a letter or digit"
+    return _check_pattern(name, value, _BUCKET_NAME, "an S3 bucket name", expected)
 
 
 def check_role_arn(name: str, value: str) -> str:
     """An IAM role ARN: ``arn:<partition>:iam::<account>:role/<path and name>``."""
-    if not _ROLE_ARN.fullmatch(value):
-        raise HarvestRuleError(
-            f"{name}: {_show(value)} is not an IAM role ARN; "
-            "expected arn:<partition>:iam::<account>:role/<name>"
-        )
-    return value
+    expected = "arn:<partition>:iam::<account>:role/<name>"
+    return _check_pattern(name, value, _ROLE_ARN, "an IAM role ARN", expected)
 
 
 def check_manifest_key(name: str, value: object) -> str:
