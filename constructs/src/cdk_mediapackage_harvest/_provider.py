@@ -12,13 +12,13 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from cdk_mediapackage_harvest._acknowledgments import acknowledge_wildcard_resources
-from cdk_mediapackage_harvest._asset import HANDLER_MODULE, RUNTIME, handler_code
+from cdk_mediapackage_harvest._asset import RUNTIME, handler_code
 
 MEDIAPACKAGE_PRINCIPAL = "mediapackage.amazonaws.com"
 #: The handler reads its EventBridge rule-name prefix from this variable.
 POLL_RULE_PREFIX_VARIABLE = contract.Environment.POLL_RULE_PREFIX
 #: Public contract: the id of the function's permission for the poller's rules.
-POLL_PERMISSION_ID = "InvokedByPollRules"
+POLL_PERMISSION_ID = contract.POLL_PERMISSION_ID
 
 
 class HarvestJobProvider(Construct):
@@ -30,7 +30,7 @@ class HarvestJobProvider(Construct):
     """
 
     #: Public contract: changing it would replace every user's handler.
-    ID = "MediaPackageHarvestJobProvider"
+    ID = contract.PROVIDER_ID
 
     @classmethod
     def of(cls, scope: Construct) -> HarvestJobProvider:
@@ -62,15 +62,15 @@ class HarvestJobProvider(Construct):
         self.function = lambda_.Function(
             self,
             "Handler",
-            description="Creates AWS Elemental MediaPackage harvest jobs (Custom::MediaPackageHarvestJob)",
+            description=f"Creates AWS Elemental MediaPackage harvest jobs ({contract.RESOURCE_TYPE})",
             runtime=RUNTIME,
             architecture=lambda_.Architecture.ARM_64,
-            handler=f"{HANDLER_MODULE}.handler",
+            handler=contract.HANDLER,
             code=handler_code(),
             # Room for a Create to wait out the quota of concurrent jobs and then for its job
             # (polling every 5 s), keeping 2 minutes to hand a longer job to the poller and answer;
             # every call is bounded (at most 35 s each, botocore's retries included).
-            timeout=Duration.minutes(10),
+            timeout=Duration.seconds(contract.FUNCTION_TIMEOUT_SECONDS),
             memory_size=256,
             role=role,
             log_group=self.log_group,

@@ -15,19 +15,21 @@ from constructs import Construct
 from cdk_mediapackage_harvest._acknowledgments import acknowledge_wildcard_resources
 from cdk_mediapackage_harvest._provider import MEDIAPACKAGE_PRINCIPAL, HarvestJobProvider
 
+P = contract.Property
+
 #: Public contract: the CloudFormation type of the custom resource.
-RESOURCE_TYPE = "Custom::MediaPackageHarvestJob"
+RESOURCE_TYPE = contract.RESOURCE_TYPE
 #: Public contract: the id of the role created for a destination bucket, a child of the bucket.
-DESTINATION_ROLE_ID = "MediaPackageHarvestRole"
+DESTINATION_ROLE_ID = contract.DESTINATION_ROLE_ID
 #: How long a deployment waits for the job by default: a little under CloudFormation's hour.
 DEFAULT_COMPLETION_TIMEOUT = Duration.seconds(contract.DEFAULT_COMPLETION_TIMEOUT_SECONDS)
 #: CloudFormation's longest wait for a custom resource (ServiceTimeout).
-MAX_SERVICE_TIMEOUT = Duration.hours(1)
+MAX_SERVICE_TIMEOUT = Duration.seconds(contract.MAX_SERVICE_TIMEOUT_SECONDS)
 #: ServiceTimeout beyond the completion timeout: the minute between two polls, and answering.
-SERVICE_TIMEOUT_MARGIN = Duration.minutes(3)
+SERVICE_TIMEOUT_MARGIN = Duration.seconds(contract.SERVICE_TIMEOUT_MARGIN_SECONDS)
 #: ServiceTimeout without waiting, and at least: the function's 10 minutes, and answering.
-BASE_SERVICE_TIMEOUT = Duration.minutes(15)
-MIN_COMPLETION_TIMEOUT = Duration.minutes(1)
+BASE_SERVICE_TIMEOUT = Duration.seconds(contract.BASE_SERVICE_TIMEOUT_SECONDS)
+MIN_COMPLETION_TIMEOUT = Duration.seconds(contract.MIN_COMPLETION_TIMEOUT_SECONDS)
 
 
 class HarvestJob(Construct):
@@ -146,27 +148,22 @@ class HarvestJob(Construct):
             provider.enable_polling()
 
         properties: dict[str, object] = {
-            "OriginEndpointId": origin_endpoint_id,
-            "StartTime": rules.format_time(start) if isinstance(start, datetime) else start,
-            "EndTime": rules.format_time(end) if isinstance(end, datetime) else end,
-            "S3Destination": {
-                "BucketName": destination_bucket.bucket_name,
-                "ManifestKey": manifest_key,
-                "RoleArn": role.role_arn,
+            P.ORIGIN_ENDPOINT_ID: origin_endpoint_id,
+            P.START_TIME: rules.format_time(start) if isinstance(start, datetime) else start,
+            P.END_TIME: rules.format_time(end) if isinstance(end, datetime) else end,
+            P.S3_DESTINATION: {
+                P.BUCKET_NAME: destination_bucket.bucket_name,
+                P.MANIFEST_KEY: manifest_key,
+                P.ROLE_ARN: role.role_arn,
             },
         }
         if harvest_job_id is not None:
-            properties["Id"] = harvest_job_id
-        properties["WaitForCompletion"] = timeout is not None
-        service_timeout = BASE_SERVICE_TIMEOUT
-        if timeout is not None:
-            properties["CompletionTimeout"] = int(timeout.to_seconds())
-            service_timeout = Duration.seconds(
-                max(
-                    BASE_SERVICE_TIMEOUT.to_seconds(),
-                    timeout.to_seconds() + SERVICE_TIMEOUT_MARGIN.to_seconds(),
-                )
-            )
+            properties[P.ID] = harvest_job_id
+        properties[P.WAIT_FOR_COMPLETION] = timeout is not None
+        completion_seconds = None if timeout is None else int(timeout.to_seconds())
+        if completion_seconds is not None:
+            properties[P.COMPLETION_TIMEOUT] = completion_seconds
+        service_timeout = Duration.seconds(contract.service_timeout_seconds(completion_seconds))
         resource = CustomResource(
             self,
             "Resource",
@@ -183,11 +180,11 @@ class HarvestJob(Construct):
         resource.node.add_dependency(role)
 
         self._destination_role = role
-        self._harvest_job_arn = resource.get_att_string("Arn")
-        self._harvest_job_id = resource.get_att_string("Id")
-        self._harvest_job_status = resource.get_att_string("Status")
-        self._harvest_job_channel_id = resource.get_att_string("ChannelId")
-        self._harvest_job_created_at = resource.get_att_string("CreatedAt")
+        self._harvest_job_arn = resource.get_att_string(contract.Data.ARN)
+        self._harvest_job_id = resource.get_att_string(contract.Data.ID)
+        self._harvest_job_status = resource.get_att_string(contract.Data.STATUS)
+        self._harvest_job_channel_id = resource.get_att_string(contract.Data.CHANNEL_ID)
+        self._harvest_job_created_at = resource.get_att_string(contract.Data.CREATED_AT)
         self._manifest_uri = resource.get_att_string("ManifestUri")
 
     @property
