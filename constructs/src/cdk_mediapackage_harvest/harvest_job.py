@@ -70,6 +70,11 @@ class HarvestJob(Construct):
     ) -> None:
         """Define a harvest job.
 
+        A concrete value that breaks a rule raises ``ValueError`` (``HarvestRuleError`` for the
+        harvest-job rules) or, for a value of the wrong type, ``TypeError``, before any resource
+        is added to the stack; the message starts with the construct's path, then names the prop,
+        the value and what is expected (``HarvestStack/Clip3: end_time: ...``).
+
         :param origin_endpoint_id: The id of the MediaPackage origin endpoint (HLS, or DASH with
             a timeline segment template) to harvest from; it must have a startover window that
             covers the harvest window. Letters, digits, ``_`` and ``-``.
