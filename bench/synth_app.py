@@ -1,9 +1,12 @@
 """One CDK app with N harvest jobs, synthesized into an output folder: ours or the peer.
 
-Run as ``python bench/synth_app.py KIND JOBS OUTDIR``; ``bench/run.py`` times it as a fresh
-subprocess, so every synthesis pays the same Python and jsii start-up. It prints, as one JSON
-line, the seconds it spent importing the CDK (with jsii's start-up), building the constructs and
-synthesizing.
+Run as ``python bench/synth_app.py KIND JOBS OUTDIR [--count-calls]``; ``bench/run.py`` times it
+as a fresh subprocess, so every synthesis pays the same Python and jsii start-up. It prints, as one
+JSON line, the seconds it spent importing the CDK (with jsii's start-up), building the constructs and
+synthesizing. With ``--count-calls`` the line also holds ``calls``: the round trips from Python to
+the jsii kernel (node) while building and synthesizing, by kind (``create``, ``invoke``,
+``sinvoke``, ``get``, ``sget``, ``set``, ``sset``, ``complete`` for answered callbacks, ...).
+Counting adds a Python wrapper to every call, so a counted run is not timed.
 
 Layout (the same for every kind): one stack, one S3 bucket, one destination role that lets
 MediaPackage write to the bucket, and JOBS harvest jobs of the same 30-minute window, each with
@@ -21,9 +24,13 @@ its own manifest key. Kinds:
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
 STARTED = time.perf_counter()
 
@@ -44,6 +51,48 @@ CLI_CONTEXT = {
     "aws:cdk:version-reporting": True,
     "aws:cdk:bundling-stacks": ["**"],
 }
+
+
+#: The jsii process provider's requests, each one round trip to the node process.
+KERNEL_CALLS = (
+    "create",
+    "delete",
+    "get",
+    "set",
+    "sget",
+    "sset",
+    "invoke",
+    "sinvoke",
+    "begin",
+    "sbegin",
+    "end",
+    "callbacks",
+    "complete",
+    "sync_complete",
+)
+
+
+def count_kernel_calls() -> Counter[str]:
+    """Wrap the jsii process provider's requests so that each round trip is counted by kind.
+
+    The provider, not ``jsii.invoke`` and friends: the generated bindings bind those at import, and
+    callbacks from node (a Python override, local bundling) are answered through the provider too.
+    """
+    from jsii._kernel.providers.process import ProcessProvider
+
+    counts: Counter[str] = Counter()
+
+    def counted(kind: str, method: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(method)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            counts[kind] += 1
+            return method(*args, **kwargs)
+
+        return wrapper
+
+    for kind in KERNEL_CALLS:
+        setattr(ProcessProvider, kind, counted(kind, getattr(ProcessProvider, kind)))
+    return counts
 
 
 def manifest_key(index: int) -> str:
@@ -108,9 +157,12 @@ def add_peer(stack: cdk.Stack, bucket: s3.Bucket, jobs: int, *, pass_role_per_jo
             job.grant_principal.add_to_principal_policy(pass_role)
 
 
-def synthesize(kind: str, jobs: int, outdir: str) -> dict[str, float]:
-    """Build and synthesize the app; the seconds spent in each phase, as this process saw them."""
+def synthesize(kind: str, jobs: int, outdir: str, calls: Counter[str] | None = None) -> dict[str, Any]:
+    """Build and synthesize the app; the seconds spent in each phase, as this process saw them,
+    and the kernel calls counted in ``calls`` (when given) while building and synthesizing."""
     imported = time.perf_counter()
+    if calls is not None:
+        calls.clear()
     app = cdk.App(outdir=outdir, context=CLI_CONTEXT)
     stack = cdk.Stack(app, STACK_NAME)
     bucket = s3.Bucket(stack, "Clips")
@@ -121,13 +173,19 @@ def synthesize(kind: str, jobs: int, outdir: str) -> dict[str, float]:
     built = time.perf_counter()
     app.synth()
     done = time.perf_counter()
-    return {"import": imported - STARTED, "build": built - imported, "synth": done - built}
+    result: dict[str, Any] = {"import": imported - STARTED, "build": built - imported, "synth": done - built}
+    if calls is not None:
+        result["calls"] = dict(sorted(calls.items()))
+    return result
 
 
 def main(argv: list[str]) -> None:
+    count = "--count-calls" in argv
+    argv = [arg for arg in argv if arg != "--count-calls"]
     if len(argv) != 3 or argv[0] not in KINDS or not argv[1].isdigit():
-        raise SystemExit(f"usage: synth_app.py {{{','.join(KINDS)}}} JOBS OUTDIR")
-    print(json.dumps(synthesize(argv[0], int(argv[1]), argv[2])))
+        raise SystemExit(f"usage: synth_app.py {{{','.join(KINDS)}}} JOBS OUTDIR [--count-calls]")
+    calls = count_kernel_calls() if count else None
+    print(json.dumps(synthesize(argv[0], int(argv[1]), argv[2], calls)))
 
 
 if __name__ == "__main__":

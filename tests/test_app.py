@@ -25,7 +25,10 @@ OUTPUTS = {
     "HarvestJobArn": "Arn",
     "HarvestJobStatus": "Status",
     "HarvestJobId": "Id",
-    "ManifestUri": "ManifestUri",
+}
+#: Known at synth: s3://, the bucket's name and the manifest key.
+MANIFEST_URI = {
+    "Fn::Join": ["", ["s3://", {"Ref": Match.string_like_regexp("^Bucket")}, "/clips/example/index.m3u8"]]
 }
 CONTEXT = {
     "origin_endpoint_id": "example-hls-endpoint",
@@ -87,6 +90,10 @@ def mediapackage_roles(template: Template) -> Mapping[str, Any]:
 @pytest.mark.parametrize(("output", "attribute"), OUTPUTS.items())
 def test_outputs_reference_the_custom_resource(default_app: Template, output: str, attribute: str) -> None:
     default_app.has_output(output, {"Value": {"Fn::GetAtt": [custom_resource_id(default_app), attribute]}})
+
+
+def test_manifest_uri_output_is_made_at_synth(default_app: Template) -> None:
+    default_app.has_output("ManifestUri", {"Value": MANIFEST_URI})
 
 
 def test_context_values_become_the_harvest_properties(default_app: Template) -> None:
@@ -311,6 +318,7 @@ def test_cdk_synth_through_the_cli(tmp_path: Path) -> None:
     assert {name: template["Outputs"][name]["Value"] for name in OUTPUTS} == {
         name: {"Fn::GetAtt": [custom[0], attribute]} for name, attribute in OUTPUTS.items()
     }
+    assert template["Outputs"]["ManifestUri"]["Value"]["Fn::Join"][1][2] == "/clips/example/index.m3u8"
     cdk_json = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
     assert resources[custom[0]]["Properties"]["OriginEndpointId"] == cdk_json["origin_endpoint_id"]
     functions = [r for r in resources.values() if r["Type"] == "AWS::Lambda::Function"]

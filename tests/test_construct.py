@@ -212,7 +212,6 @@ def test_id_is_sent_only_when_given(three_jobs: ThreeJobs) -> None:
         ("harvest_job_status", "Status"),
         ("harvest_job_channel_id", "ChannelId"),
         ("harvest_job_created_at", "CreatedAt"),
-        ("manifest_uri", "ManifestUri"),
     ],
 )
 def test_attributes_are_get_att_of_the_custom_resource(
@@ -222,6 +221,23 @@ def test_attributes_are_get_att_of_the_custom_resource(
     value = getattr(three_jobs.with_id, attribute)
     assert cdk.Token.is_unresolved(value)
     assert three_jobs.stack.resolve(value) == {"Fn::GetAtt": [logical_id, name]}
+
+
+def test_attributes_are_made_once_and_only_when_read(three_jobs: ThreeJobs) -> None:
+    job = three_jobs.without_id
+    assert job.harvest_job_status is job.harvest_job_status
+    assert job.harvest_job_arn != job.harvest_job_status
+
+
+def test_manifest_uri_is_known_at_synth(three_jobs: ThreeJobs) -> None:
+    """s3://<bucket>/<key> from the props, not from the handler: a plain string when both are concrete."""
+    bucket_ref = three_jobs.stack.resolve(three_jobs.first_bucket.bucket_name)
+    assert three_jobs.stack.resolve(three_jobs.with_id.manifest_uri) == {
+        "Fn::Join": ["", ["s3://", bucket_ref, "/clips/one/index.m3u8"]]
+    }
+    stack = new_stack()
+    job = add_job(stack, destination_bucket=s3.Bucket.from_bucket_name(stack, "Named", "my-clips"))
+    assert job.manifest_uri == "s3://my-clips/clips/final/index.m3u8"
 
 
 def test_one_function_serves_every_job(three_jobs: ThreeJobs) -> None:
@@ -403,26 +419,52 @@ def test_created_role_may_use_the_buckets_kms_key() -> None:
     assert kms[0]["Resource"] == stack.resolve(bucket.encryption_key.key_arn)
 
 
-def test_custom_resources_depend_on_the_provider_policy(three_jobs: ThreeJobs) -> None:
+def function_depends_on(template: Template) -> list[str]:
+    _, function = only(resources(template, "AWS::Lambda::Function"))
+    depends_on: list[str] = function.get("DependsOn", [])
+    return depends_on
+
+
+def test_custom_resources_come_after_the_provider_policy_through_the_function(three_jobs: ThreeJobs) -> None:
+    """Each job names the function (ServiceToken), and the function depends on the handler's policy:
+    created after it, deleted before it, with no DependsOn per job."""
     policy_id, _ = provider_policy(three_jobs.template)
+    function_id, _ = only(resources(three_jobs.template, "AWS::Lambda::Function"))
+    assert policy_id in function_depends_on(three_jobs.template)
     custom = three_jobs.template.find_resources(RESOURCE_TYPE)
     assert len(custom) == 3
     for logical_id, resource in custom.items():
-        assert policy_id in resource.get("DependsOn", []), logical_id
+        assert resource["Properties"]["ServiceToken"] == {"Fn::GetAtt": [function_id, "Arn"]}, logical_id
+        assert "DependsOn" not in resource, logical_id
+    # The poll rules' permission does not wait for them: only the function's own resource does.
+    for permission in resources(three_jobs.template, "AWS::Lambda::Permission").values():
+        assert "DependsOn" not in permission
 
 
 def test_custom_resources_wait_for_their_destination_roles_policies(three_jobs: ThreeJobs) -> None:
+    """The role by its RoleArn GetAtt, its policy (S3, KMS) through the function."""
     stack = three_jobs.stack
+    depends_on = function_depends_on(three_jobs.template)
     for job in (three_jobs.with_id, three_jobs.without_id, three_jobs.other_bucket):
         role = job.destination_role
         assert isinstance(role, iam.Role)
         role_policy = role.node.find_child("DefaultPolicy").node.find_child("Resource")
-        custom = job.node.find_child("Resource").node.default_child
         assert isinstance(role_policy, cdk.CfnResource)
-        assert isinstance(custom, cdk.CfnResource)
-        depends_on = three_jobs.template.to_json()["Resources"][stack.get_logical_id(custom)]["DependsOn"]
         assert stack.get_logical_id(role_policy) in depends_on
-        assert stack.get_logical_id(cast(cdk.CfnElement, role.node.default_child)) in depends_on
+        role_id = stack.get_logical_id(cast(cdk.CfnElement, role.node.default_child))
+        assert job_resource(stack, job)["Properties"]["S3Destination"]["RoleArn"] == {
+            "Fn::GetAtt": [role_id, "Arn"]
+        }
+
+
+def test_a_given_role_in_the_stack_is_waited_for_by_the_function() -> None:
+    stack = new_stack()
+    role = iam.Role(stack, "Writer", assumed_by=iam.ServicePrincipal(MEDIAPACKAGE))
+    role.add_to_principal_policy(iam.PolicyStatement(actions=["s3:PutObject"], resources=["*"]))
+    add_job(stack, destination_role=role)
+    role_policy = role.node.find_child("DefaultPolicy").node.find_child("Resource")
+    depends_on = function_depends_on(Template.from_stack(stack))
+    assert stack.get_logical_id(cast(cdk.CfnElement, role_policy)) in depends_on
 
 
 def test_synthesized_properties_are_what_the_handler_accepts(three_jobs: ThreeJobs) -> None:
@@ -533,7 +575,7 @@ def test_invalid_props_raise_value_error_naming_prop_and_value(
     message = str(caught.value)
     for fragment in expected:
         assert fragment in message
-    assert message.startswith(expected[0])
+    assert message.startswith(f"Stack/Job: {expected[0]}")
 
 
 @pytest.mark.parametrize(
@@ -559,7 +601,7 @@ def test_props_of_the_wrong_type_name_the_prop_the_value_and_the_type_expected(
     with pytest.raises((TypeError, ValueError)) as caught:
         add_job(stack, **{name: value})
     message = str(caught.value)
-    assert message.startswith(f"{name}: {value!r}")
+    assert message.startswith(f"Stack/Job: {name}: {value!r}")
     assert f"is a {type(value).__name__}" in message
     assert expected in message
 
@@ -700,7 +742,7 @@ def test_concrete_time_is_checked_when_the_other_is_a_token() -> None:
 
 
 def job_resource(stack: cdk.Stack, job: HarvestJob) -> Mapping[str, Any]:
-    resource = cast(cdk.CfnResource, job.node.find_child("Resource").node.default_child)
+    resource = cast(cdk.CfnResource, job.node.default_child)
     found: Mapping[str, Any] = Template.from_stack(stack).to_json()["Resources"][
         stack.get_logical_id(resource)
     ]
@@ -800,7 +842,7 @@ WAIT_KEYS = ("WaitForCompletion", "CompletionTimeout")
         pytest.param(
             {"completion_timeout": cdk.Duration.minutes(58)},
             ValueError,
-            ["completion_timeout", "58 minutes", "57 minutes", "an hour"],
+            ["completion_timeout", "58 minutes", "57 minutes", "at most 1 hour"],
             id="too-long",
         ),
         pytest.param(
@@ -838,7 +880,7 @@ def test_invalid_wait_props_name_the_prop_and_value(
     with pytest.raises(error) as caught:
         add_job(new_stack(), **props)
     message = str(caught.value)
-    assert message.startswith(expected[0])
+    assert message.startswith(f"Stack/Job: {expected[0]}")
     for fragment in expected:
         assert fragment in message
 
@@ -847,11 +889,12 @@ def test_a_concrete_bucket_name_or_role_arn_is_checked_at_synth() -> None:
     stack = new_stack()
     bucket = s3.Bucket.from_bucket_name(stack, "Imported", "Clips_2026")
     with pytest.raises(
-        ValueError, match=r"^destination_bucket: 'Clips_2026' is not an S3 bucket name; expected"
+        ValueError, match=r"^Stack/Job: destination_bucket: 'Clips_2026' is not an S3 bucket name; expected"
     ):
         add_job(stack, destination_bucket=bucket)
     role = iam.Role.from_role_arn(stack, "Role", "arn:aws:iam::123456789012:user/harvest")
     with pytest.raises(
-        ValueError, match=r"^destination_role: 'arn:aws:iam::123456789012:user/harvest' is not an IAM role"
+        ValueError,
+        match=r"^Stack/Other: destination_role: 'arn:aws:iam::123456789012:user/harvest' is not an IAM role",
     ):
         add_job(stack, "Other", destination_role=role)

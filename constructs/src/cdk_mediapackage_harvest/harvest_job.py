@@ -1,33 +1,37 @@
-"""The HarvestJob construct: an AWS Elemental MediaPackage (v1) harvest job as a stack resource."""
+"""The HarvestJob construct: an AWS Elemental MediaPackage (v1) harvest job as a stack resource.
+
+Validation is plain Python on the props (the shared rules module); the construct then makes its
+resource with as few calls into the CDK as it can: reads that never change are cached per object,
+the handler is found per stack in Python, and attributes are built when first read.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import cast
 
 import cdk_mediapackage_harvest_contract as contract
 import cdk_mediapackage_harvest_rules as rules
-from aws_cdk import Annotations, CustomResource, Duration, Token
+from aws_cdk import Annotations, CfnResource, Duration, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
-from constructs import Construct
+from constructs import Construct, IDependable
 
 from cdk_mediapackage_harvest._acknowledgments import acknowledge_wildcard_resources
 from cdk_mediapackage_harvest._provider import MEDIAPACKAGE_PRINCIPAL, HarvestJobProvider
+from cdk_mediapackage_harvest._synth import ObjectCache, is_unresolved
 
 #: Public contract: the CloudFormation type of the custom resource.
-RESOURCE_TYPE = "Custom::MediaPackageHarvestJob"
-#: Public contract: the id of the role created for a destination bucket, a child of the bucket.
-DESTINATION_ROLE_ID = "MediaPackageHarvestRole"
-#: How long a deployment waits for the job by default: a little under CloudFormation's hour.
-DEFAULT_COMPLETION_TIMEOUT = Duration.seconds(contract.DEFAULT_COMPLETION_TIMEOUT_SECONDS)
-#: CloudFormation's longest wait for a custom resource (ServiceTimeout).
-MAX_SERVICE_TIMEOUT = Duration.hours(1)
-#: ServiceTimeout beyond the completion timeout: the minute between two polls, and answering.
-SERVICE_TIMEOUT_MARGIN = Duration.minutes(3)
-#: ServiceTimeout without waiting, and at least: the function's 10 minutes, and answering.
-BASE_SERVICE_TIMEOUT = Duration.minutes(15)
-MIN_COMPLETION_TIMEOUT = Duration.minutes(1)
+RESOURCE_TYPE = contract.RESOURCE_TYPE
+#: Public contract: the construct id of the role created for a destination bucket, a child of the bucket.
+DESTINATION_ROLE_ID = contract.DESTINATION_ROLE_ID
+#: Public contract: the construct id of the stack's one handler (function, role, log group, policy).
+PROVIDER_ID = contract.PROVIDER_ID
+
+_P = contract.Property
+#: The errors a prop's check raises; they are raised again with the construct's path in front.
+_PROP_ERRORS = (TypeError, ValueError, rules.HarvestRuleError)
 
 
 class HarvestJob(Construct):
@@ -66,6 +70,11 @@ class HarvestJob(Construct):
     ) -> None:
         """Define a harvest job.
 
+        A concrete value that breaks a rule raises ``ValueError`` (``HarvestRuleError`` for the
+        harvest-job rules) or, for a value of the wrong type, ``TypeError``, before any resource
+        is added to the stack; the message starts with the construct's path, then names the prop,
+        the value and what is expected (``HarvestStack/Clip3: end_time: ...``).
+
         :param origin_endpoint_id: The id of the MediaPackage origin endpoint (HLS, or DASH with
             a timeline segment template) to harvest from; it must have a startover window that
             covers the harvest window. Letters, digits, ``_`` and ``-``.
@@ -101,94 +110,66 @@ class HarvestJob(Construct):
             ``wait_for_completion``. Default: 55 minutes
         """
         super().__init__(scope, id)
-        timeout = _completion_timeout(wait_for_completion, completion_timeout)
-        start = _checked_time("start_time", start_time)
-        end = _checked_time("end_time", end_time)
-        if isinstance(start, datetime) and isinstance(end, datetime):
-            rules.check_window(start, end, start_name="start_time", end_name="end_time")
-        if isinstance(end, datetime) and end > datetime.now(UTC):
-            Annotations.of(self).add_warning_v2(
-                "cdk-mediapackage-harvest:endTimeInFuture",
-                f"end_time {rules.format_time(end)} is still in the future: deploy after it has "
-                "passed, or the harvest job fails (MediaPackage harvests only past content)",
+        try:
+            checked = _Checked.of(
+                origin_endpoint_id=origin_endpoint_id,
+                start_time=start_time,
+                end_time=end_time,
+                destination_bucket=destination_bucket,
+                manifest_key=manifest_key,
+                destination_role=destination_role,
+                harvest_job_id=harvest_job_id,
+                wait_for_completion=wait_for_completion,
+                completion_timeout=completion_timeout,
             )
-        if not Token.is_unresolved(origin_endpoint_id):
-            rules.check_identifier("origin_endpoint_id", origin_endpoint_id, max_length=None)
-        if not Token.is_unresolved(manifest_key):
-            rules.check_manifest_key("manifest_key", manifest_key)
-            warning = rules.manifest_key_warning("manifest_key", manifest_key)
-            if warning:
-                Annotations.of(self).add_warning_v2("cdk-mediapackage-harvest:manifestKeyExtension", warning)
-        if harvest_job_id is not None and not Token.is_unresolved(harvest_job_id):
-            rules.check_identifier("harvest_job_id", harvest_job_id)
-        _check_reference(
-            "destination_bucket",
-            destination_bucket,
-            ("bucket_name", "arn_for_objects"),
-            "an s3.IBucket, e.g. s3.Bucket.from_bucket_name(self, 'Clips', 'my-bucket')",
-        )
-        if not Token.is_unresolved(destination_bucket.bucket_name):
-            rules.check_bucket_name("destination_bucket", destination_bucket.bucket_name)
-        if destination_role is not None:
-            _check_reference(
-                "destination_role",
-                destination_role,
-                ("role_arn", "grant_pass_role"),
-                "an iam.IRole, e.g. iam.Role.from_role_arn(self, 'HarvestRole', role_arn)",
-            )
-            if not Token.is_unresolved(destination_role.role_arn):
-                rules.check_role_arn("destination_role", destination_role.role_arn)
+        except _PROP_ERRORS as error:
+            # The same class, so that callers catching HarvestRuleError or ValueError still do.
+            raise type(error)(f"{self.node.path}: {error}") from None
+        for warning_id, warning in checked.warnings:
+            Annotations.of(self).add_warning_v2(warning_id, warning)
 
-        role = destination_role or _destination_role(destination_bucket)
-        provider = HarvestJobProvider.of(self)
-        provider.grant_pass_role(role)
-        if timeout is not None:
+        if destination_role is None:
+            created = _created_role(destination_bucket)
+            role, role_arn, dependable = created.role, created.role_arn, created.policy
+        else:
+            role, role_arn, dependable = destination_role, checked.role_arn, destination_role
+        provider = HarvestJobProvider.of(scope)
+        provider.grant_pass_role(role_arn, dependable)
+        if checked.completion_timeout is not None:
             provider.enable_polling()
 
         properties: dict[str, object] = {
-            "OriginEndpointId": origin_endpoint_id,
-            "StartTime": rules.format_time(start) if isinstance(start, datetime) else start,
-            "EndTime": rules.format_time(end) if isinstance(end, datetime) else end,
-            "S3Destination": {
-                "BucketName": destination_bucket.bucket_name,
-                "ManifestKey": manifest_key,
-                "RoleArn": role.role_arn,
+            _P.SERVICE_TOKEN: provider.service_token,
+            _P.SERVICE_TIMEOUT: str(contract.service_timeout_seconds(checked.completion_timeout)),
+            _P.ORIGIN_ENDPOINT_ID: origin_endpoint_id,
+            _P.START_TIME: checked.start_time,
+            _P.END_TIME: checked.end_time,
+            _P.S3_DESTINATION: {
+                _P.BUCKET_NAME: checked.bucket_name,
+                _P.MANIFEST_KEY: manifest_key,
+                _P.ROLE_ARN: role_arn,
             },
         }
         if harvest_job_id is not None:
-            properties["Id"] = harvest_job_id
-        properties["WaitForCompletion"] = timeout is not None
-        service_timeout = BASE_SERVICE_TIMEOUT
-        if timeout is not None:
-            properties["CompletionTimeout"] = int(timeout.to_seconds())
-            service_timeout = Duration.seconds(
-                max(
-                    BASE_SERVICE_TIMEOUT.to_seconds(),
-                    timeout.to_seconds() + SERVICE_TIMEOUT_MARGIN.to_seconds(),
-                )
-            )
-        resource = CustomResource(
-            self,
-            "Resource",
-            resource_type=RESOURCE_TYPE,
-            service_token=provider.service_token,
-            properties=properties,
-            service_timeout=service_timeout,
-        )
-        # The handler keeps its permissions until every job is gone (CloudFormation deletes the
-        # policy only after the resources that depend on it).
-        resource.node.add_dependency(provider.policy)
-        # MediaPackage starts writing as soon as the job exists: the role's own policies (S3,
-        # KMS) must be in place first. An imported role has no resources to wait for.
-        resource.node.add_dependency(role)
-
+            properties[_P.ID] = harvest_job_id
+        properties[_P.WAIT_FOR_COMPLETION] = checked.completion_timeout is not None
+        if checked.completion_timeout is not None:
+            properties[_P.COMPLETION_TIMEOUT] = checked.completion_timeout
+        # A CfnResource rather than a CustomResource: the same logical id, no construct in between,
+        # and no explicit DeletionPolicy/UpdateReplacePolicy (Delete is CloudFormation's default).
+        # No DependsOn either: the resource names the function, which waits for what it needs.
+        self._resource = CfnResource(self, "Resource", type=RESOURCE_TYPE, properties=properties)
         self._destination_role = role
-        self._harvest_job_arn = resource.get_att_string("Arn")
-        self._harvest_job_id = resource.get_att_string("Id")
-        self._harvest_job_status = resource.get_att_string("Status")
-        self._harvest_job_channel_id = resource.get_att_string("ChannelId")
-        self._harvest_job_created_at = resource.get_att_string("CreatedAt")
-        self._manifest_uri = resource.get_att_string("ManifestUri")
+        self._attributes: dict[str, str] = {}
+        # Concatenating tokens in a string is how the CDK joins them: Fn::Join when resolved.
+        self._manifest_uri = f"s3://{checked.bucket_name}/{manifest_key}"
+
+    def _attribute(self, name: str) -> str:
+        """``Fn::GetAtt`` of the resource, made on first read (most jobs' attributes are never read)."""
+        value = self._attributes.get(name)
+        if value is None:
+            value = self._attributes[name] = Token.as_string(self._resource.get_att(name))
+        return value
 
     @property
     def destination_role(self) -> iam.IRole:
@@ -201,7 +182,7 @@ class HarvestJob(Construct):
 
         :attribute: Arn
         """
-        return self._harvest_job_arn
+        return self._attribute(contract.Data.ARN)
 
     @property
     def harvest_job_id(self) -> str:
@@ -209,7 +190,7 @@ class HarvestJob(Construct):
 
         :attribute: Id
         """
-        return self._harvest_job_id
+        return self._attribute(contract.Data.ID)
 
     @property
     def harvest_job_status(self) -> str:
@@ -221,7 +202,7 @@ class HarvestJob(Construct):
 
         :attribute: Status
         """
-        return self._harvest_job_status
+        return self._attribute(contract.Data.STATUS)
 
     @property
     def harvest_job_channel_id(self) -> str:
@@ -229,7 +210,7 @@ class HarvestJob(Construct):
 
         :attribute: ChannelId
         """
-        return self._harvest_job_channel_id
+        return self._attribute(contract.Data.CHANNEL_ID)
 
     @property
     def harvest_job_created_at(self) -> str:
@@ -237,23 +218,112 @@ class HarvestJob(Construct):
 
         :attribute: CreatedAt
         """
-        return self._harvest_job_created_at
+        return self._attribute(contract.Data.CREATED_AT)
 
     @property
     def manifest_uri(self) -> str:
-        """A token representing the harvested manifest's location, ``s3://bucket/manifest_key``.
+        """The harvested manifest's location, ``s3://<bucket name>/<manifest_key>``.
 
-        :attribute: ManifestUri
+        Known at synth time: a plain string when the bucket name and the key are concrete, else a
+        token that resolves to an ``Fn::Join`` of them.
         """
         return self._manifest_uri
 
 
-def _completion_timeout(wait_for_completion: bool, completion_timeout: Duration | None) -> Duration | None:
-    """The checked completion timeout when waiting, else None."""
+@dataclass(frozen=True)
+class _Checked:
+    """The props as the resource needs them, once every concrete value has passed the rules."""
+
+    start_time: str
+    end_time: str
+    bucket_name: str
+    #: The given role's ARN; empty when a role is to be created.
+    role_arn: str
+    #: Seconds, when waiting; else None.
+    completion_timeout: int | None
+    #: (id, message) of each warning for the construct.
+    warnings: tuple[tuple[str, str], ...]
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        origin_endpoint_id: str,
+        start_time: str | datetime,
+        end_time: str | datetime,
+        destination_bucket: s3.IBucket,
+        manifest_key: str,
+        destination_role: iam.IRole | None,
+        harvest_job_id: str | None,
+        wait_for_completion: bool,
+        completion_timeout: Duration | None,
+    ) -> _Checked:
+        """Check every concrete prop (tokens pass through); errors name the prop, the value and
+        what is expected."""
+        timeout = _completion_timeout_seconds(wait_for_completion, completion_timeout)
+        start = _checked_time("start_time", start_time)
+        end = _checked_time("end_time", end_time)
+        warnings: list[tuple[str, str]] = []
+        if isinstance(start, datetime) and isinstance(end, datetime):
+            rules.check_window(start, end, start_name="start_time", end_name="end_time")
+        if isinstance(end, datetime) and end > datetime.now(UTC):
+            warnings.append(
+                (
+                    "cdk-mediapackage-harvest:endTimeInFuture",
+                    f"end_time {rules.format_time(end)} is still in the future: deploy after it has "
+                    "passed, or the harvest job fails (MediaPackage harvests only past content)",
+                )
+            )
+        if not is_unresolved(origin_endpoint_id):
+            rules.check_identifier("origin_endpoint_id", origin_endpoint_id, max_length=None)
+        if not is_unresolved(manifest_key):
+            rules.check_manifest_key("manifest_key", manifest_key)
+            warning = rules.manifest_key_warning("manifest_key", manifest_key)
+            if warning:
+                warnings.append(("cdk-mediapackage-harvest:manifestKeyExtension", warning))
+        if harvest_job_id is not None and not is_unresolved(harvest_job_id):
+            rules.check_identifier("harvest_job_id", harvest_job_id)
+        _check_reference(
+            "destination_bucket",
+            destination_bucket,
+            ("bucket_name", "arn_for_objects"),
+            "an s3.IBucket, e.g. s3.Bucket.from_bucket_name(self, 'Clips', 'my-bucket')",
+        )
+        bucket_name = _bucket_name(destination_bucket)
+        if not is_unresolved(bucket_name):
+            rules.check_bucket_name("destination_bucket", bucket_name)
+        role_arn = ""
+        if destination_role is not None:
+            _check_reference(
+                "destination_role",
+                destination_role,
+                ("role_arn", "grant_pass_role"),
+                "an iam.IRole, e.g. iam.Role.from_role_arn(self, 'HarvestRole', role_arn)",
+            )
+            role_arn = _role_arn(destination_role)
+            if not is_unresolved(role_arn):
+                rules.check_role_arn("destination_role", role_arn)
+        return cls(
+            start_time=rules.format_time(start) if isinstance(start, datetime) else start,
+            end_time=rules.format_time(end) if isinstance(end, datetime) else end,
+            bucket_name=bucket_name,
+            role_arn=role_arn,
+            completion_timeout=timeout,
+            warnings=tuple(warnings),
+        )
+
+
+def _minutes(seconds: int) -> str:
+    minutes = seconds // 60
+    return f"{minutes} minute{'s' if minutes != 1 else ''}" if minutes < 60 else f"{minutes // 60} hour"
+
+
+def _completion_timeout_seconds(wait_for_completion: bool, completion_timeout: Duration | None) -> int | None:
+    """The checked completion timeout in seconds when waiting, else None."""
     if not isinstance(wait_for_completion, bool):
         raise TypeError(f"wait_for_completion: {wait_for_completion!r}; expected True or False")
     if completion_timeout is None:
-        return DEFAULT_COMPLETION_TIMEOUT if wait_for_completion else None
+        return contract.DEFAULT_COMPLETION_TIMEOUT_SECONDS if wait_for_completion else None
     if not isinstance(completion_timeout, Duration):
         raise TypeError(
             f"completion_timeout: {completion_timeout!r}; expected a Duration, e.g. Duration.minutes(30)"
@@ -267,37 +337,58 @@ def _completion_timeout(wait_for_completion: bool, completion_timeout: Duration 
             f"completion_timeout: {completion_timeout.to_human_string()} is set, but wait_for_completion "
             "is False; expected no completion_timeout, or wait_for_completion=True"
         )
-    seconds = completion_timeout.to_milliseconds() / 1000
-    longest = MAX_SERVICE_TIMEOUT.to_seconds() - SERVICE_TIMEOUT_MARGIN.to_seconds()
-    if not (MIN_COMPLETION_TIMEOUT.to_seconds() <= seconds <= longest) or not seconds.is_integer():
+    milliseconds = completion_timeout.to_milliseconds()
+    seconds = milliseconds / 1000
+    shortest, longest = contract.MIN_COMPLETION_TIMEOUT_SECONDS, contract.MAX_COMPLETION_TIMEOUT_SECONDS
+    if not (shortest <= seconds <= longest) or not seconds.is_integer():
         raise ValueError(
-            f"completion_timeout: {completion_timeout.to_human_string()} "
-            f"({completion_timeout.to_milliseconds():.0f} ms); expected whole seconds from "
-            f"1 minute to {int(longest) // 60} minutes (CloudFormation waits at most an hour, "
-            f"{SERVICE_TIMEOUT_MARGIN.to_human_string()} of which are kept for polling and answering)"
+            f"completion_timeout: {completion_timeout.to_human_string()} ({milliseconds:.0f} ms); "
+            f"expected whole seconds from {_minutes(shortest)} to {_minutes(longest)} (CloudFormation "
+            f"waits at most {_minutes(contract.MAX_SERVICE_TIMEOUT_SECONDS)}, "
+            f"{_minutes(contract.SERVICE_TIMEOUT_MARGIN_SECONDS)} of which are kept for polling and "
+            "answering)"
         )
-    return completion_timeout
+    return int(seconds)
 
 
 def _checked_time(name: str, value: str | datetime) -> str | datetime:
     """A concrete time parsed (aware, UTC); a token passed through for the handler to check."""
-    if isinstance(value, str) and Token.is_unresolved(value):
+    if isinstance(value, str) and is_unresolved(value):
         return value
     return rules.parse_time(name, value)
 
 
 def _check_reference(name: str, value: object, attributes: tuple[str, ...], expected: str) -> None:
     """An object reference where an ARN or a name is easy to pass by mistake (jsii interfaces are
-    not runtime-checkable protocols, so the check is on what the construct uses)."""
+    not runtime-checkable protocols, so the check is on what the construct uses).
+
+    Looked up on the class first: on the object, a property would be read, a call into the CDK.
+    """
+    if all(hasattr(type(value), attribute) for attribute in attributes):
+        return
     if not all(hasattr(value, attribute) for attribute in attributes):
         raise TypeError(f"{name}: {value!r} is a {type(value).__name__}; expected {expected}")
 
 
-def _destination_role(bucket: s3.IBucket) -> iam.IRole:
+#: A bucket's name and a role's ARN never change: read once per object, however many jobs use it.
+_bucket_name: ObjectCache[s3.IBucket, str] = ObjectCache(lambda bucket: bucket.bucket_name)
+_role_arn: ObjectCache[iam.IRole, str] = ObjectCache(lambda role: role.role_arn)
+
+
+@dataclass(frozen=True)
+class _CreatedRole:
+    role: iam.IRole
+    role_arn: str
+    #: What a job waits for before MediaPackage writes: the role's policy (its S3 and KMS permissions).
+    policy: IDependable
+
+
+def _create_role(bucket: s3.IBucket) -> _CreatedRole:
     """The bucket's harvest role: created with the first job that writes to it, then shared."""
     existing = bucket.node.try_find_child(DESTINATION_ROLE_ID)
     if isinstance(existing, iam.Role):
-        return existing
+        # Made before this process cached it (e.g. by another copy of this module).
+        return _CreatedRole(existing, existing.role_arn, existing)
     # A child of the bucket: one role per bucket, found again by id. IBucket is always a
     # Construct at run time; its interface type does not say so.
     role = iam.Role(
@@ -307,7 +398,7 @@ def _destination_role(bucket: s3.IBucket) -> iam.IRole:
         description="Lets AWS Elemental MediaPackage write harvested clips to this bucket",
     )
     put = iam.PolicyStatement(actions=["s3:PutObject"], resources=[bucket.arn_for_objects("*")])
-    role.add_to_principal_policy(put)
+    added = role.add_to_principal_policy(put)
     acknowledge_wildcard_resources(
         role,
         put,
@@ -320,4 +411,10 @@ def _destination_role(bucket: s3.IBucket) -> iam.IRole:
     if bucket.encryption_key is not None:
         # SSE-KMS: writing an object needs a data key; multipart uploads also decrypt it.
         bucket.encryption_key.grant(role, "kms:GenerateDataKey", "kms:Decrypt")
-    return role
+    # The role's default policy holds all of the above; the role itself is named by the job's RoleArn.
+    policy = added.policy_dependable
+    return _CreatedRole(role, role.role_arn, policy if policy is not None else role)
+
+
+#: Each bucket's created role, kept with the bucket.
+_created_role: ObjectCache[s3.IBucket, _CreatedRole] = ObjectCache(_create_role)
