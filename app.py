@@ -131,8 +131,8 @@ def build(app: cdk.App) -> HarvestStack:
             description="cdk-mediapackage-harvest example: a MediaPackage harvest job (live-to-VOD clip)",
         )
     except ValueError as error:
-        # The construct names the prop; the app's props are named like its context keys.
-        raise ValueError(f"context {error}") from None
+        # The construct names its path and the prop; the app's context keys are named like the props.
+        raise ValueError(f"{error} (set by the context key of the prop's name)") from None
 
 
 def main() -> None:

@@ -243,10 +243,11 @@ def test_the_example_app_fails_synthesis_on_a_finding() -> None:
 # cfn-lint
 
 # W3005: a DependsOn that a Ref or GetAtt already implies. CDK writes it when a construct depends on
-# another construct: every resource under it becomes a DependsOn. A job depends on its destination
-# role so that the role's policies exist before MediaPackage writes (needed), and the role itself
-# comes along (already implied by the RoleArn GetAtt); the same for the Lambda function and its role.
-# Redundant, never wrong.
+# another construct: every resource under it becomes a DependsOn. The handler function depends on
+# each destination role so that the role's policies exist before any job (which references the
+# function) makes MediaPackage write, and the role itself comes along (already implied where the
+# function's policy names the role's ARN); the same for the function and its own role. Redundant,
+# never wrong.
 ACCEPTED_WARNINGS = {"W3005"}
 
 
