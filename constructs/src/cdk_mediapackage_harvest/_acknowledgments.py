@@ -11,19 +11,20 @@ resource: a wildcard the library did not mean is still reported.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from aws_cdk import Acknowledgment, Stack, Validations
-from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 WILDCARD_RULE = "AwsSolutions-IAM5"
 
 
-def acknowledge_wildcard_resources(scope: Construct, statement: iam.PolicyStatement, reason: str) -> None:
-    """Acknowledge each wildcard resource of ``statement`` on ``scope``, the policy or role that holds it."""
+def acknowledge_wildcard_resources(scope: Construct, resources: Sequence[object], reason: str) -> None:
+    """Acknowledge each wildcard among a statement's ``resources`` on ``scope``, the policy or role
+    that holds it."""
     stack = Stack.of(scope)
-    for resource in statement.resources:
+    for resource in resources:
         written = _as_cdk_nag_writes(stack.resolve(resource))
         if "*" in written:
             finding = f"{WILDCARD_RULE}[Resource::{written}]"

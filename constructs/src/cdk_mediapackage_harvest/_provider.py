@@ -1,24 +1,25 @@
 """The handler behind every HarvestJob of a stack: one function, its role, log group and policy.
 
-Found per stack in Python (no lookup in the construct tree per job), and what grows with the jobs
-(the roles to pass) is kept in Python too, so that a job costs the CDK as few round trips as possible.
+Made of CloudFormation resources written here, in Python, rather than of the L2 constructs that
+would write the same template: an L2 ``Function`` costs its module's import (about 0.2 s) and some
+seventy round trips to the CDK's node process, which made a one-job stack slower to synthesize than
+``AwsCustomResource``. The template is what those L2 constructs wrote: the same logical ids, paths,
+properties and dependencies. Found per stack in Python, and what grows with the jobs (the roles to
+pass) is kept in Python too.
 """
 
 from __future__ import annotations
 
 import hashlib
 import weakref
-from typing import cast
+from typing import Any
 
 import cdk_mediapackage_harvest_contract as contract
-from aws_cdk import ArnFormat, CfnResource, Duration, RemovalPolicy, Stack
-from aws_cdk import aws_iam as iam
-from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_logs as logs
+from aws_cdk import CfnResource, RemovalPolicy, Stack, Token
 from constructs import Construct, IConstruct, IDependable
 
 from cdk_mediapackage_harvest._acknowledgments import acknowledge_wildcard_resources
-from cdk_mediapackage_harvest._asset import RUNTIME, handler_code
+from cdk_mediapackage_harvest._asset import stage_handler_code
 from cdk_mediapackage_harvest._synth import is_unresolved, stack_of
 
 MEDIAPACKAGE_PRINCIPAL = "mediapackage.amazonaws.com"
@@ -26,6 +27,62 @@ MEDIAPACKAGE_PRINCIPAL = "mediapackage.amazonaws.com"
 POLL_RULE_PREFIX_VARIABLE = contract.Environment.POLL_RULE_PREFIX
 #: Public contract: the id of the function's permission for the poller's rules.
 POLL_PERMISSION_ID = contract.POLL_PERMISSION_ID
+#: The function's runtime and architecture (the runtime the handler is tested against locally is
+#: the venv's Python; the handler is standard library, boto3 and crhelper only).
+RUNTIME = "python3.14"
+ARCHITECTURE = "arm64"
+MEMORY_MB = 256
+LOG_RETENTION_DAYS = 30
+POLICY_VERSION = "2012-10-17"
+
+
+def statement(
+    actions: list[str], resources: list[Any], conditions: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """An IAM policy statement as the L2 ``PolicyStatement`` renders it (keys sorted, one action or
+    resource as a string)."""
+    rendered: dict[str, Any] = {"Action": actions[0] if len(actions) == 1 else actions}
+    if conditions:
+        rendered["Condition"] = conditions
+    rendered["Effect"] = "Allow"
+    rendered["Resource"] = resources[0] if len(resources) == 1 else resources
+    return rendered
+
+
+def trust(service: str) -> dict[str, Any]:
+    """A role's trust policy: ``service`` may assume it."""
+    return {
+        "Statement": [{"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": service}}],
+        "Version": POLICY_VERSION,
+    }
+
+
+class _Policy:
+    """An ``AWS::IAM::Policy`` at ``<scope>/<id>/Resource`` attached to one role, whose statements
+    can be added to; the CDK is told once per change (one round trip), not per statement built."""
+
+    def __init__(self, scope: Construct, id: str, role_ref: str) -> None:
+        self.construct = Construct(scope, id)
+        self.statements: list[dict[str, Any]] = []
+        self.resource = CfnResource(
+            self.construct,
+            "Resource",
+            type="AWS::IAM::Policy",
+            properties={
+                "PolicyDocument": {"Statement": [], "Version": POLICY_VERSION},
+                "PolicyName": "",
+                "Roles": [role_ref],
+            },
+        )
+        # The L2 names a policy after its own logical id.
+        self.resource.add_property_override("PolicyName", self.resource.logical_id)
+
+    def add(self, *statements: dict[str, Any]) -> None:
+        self.statements.extend(statements)
+        self.changed()
+
+    def changed(self) -> None:
+        self.resource.add_property_override("PolicyDocument.Statement", self.statements)
 
 
 class HarvestJobProvider(Construct):
@@ -59,75 +116,90 @@ class HarvestJobProvider(Construct):
         super().__init__(scope, id)
         stack = stack_of(scope)
         self.poll_rule_prefix = _poll_rule_prefix(self)
-        self.log_group = logs.LogGroup(
-            self,
-            "LogGroup",
-            retention=logs.RetentionDays.ONE_MONTH,
-            removal_policy=RemovalPolicy.DESTROY,
+        #: The stack's partition, region and account, as its ``format_arn`` writes them into an ARN.
+        self._arn_parts = (stack.partition, stack.region, stack.account)
+        log_group = CfnResource(
+            Construct(self, "LogGroup"),
+            "Resource",
+            type="AWS::Logs::LogGroup",
+            properties={"RetentionInDays": LOG_RETENTION_DAYS},
         )
+        log_group.apply_removal_policy(RemovalPolicy.DESTROY)
         # An own role instead of Lambda's default, which carries a managed policy.
-        role = iam.Role(
-            self,
-            "ServiceRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Runs the cdk-mediapackage-harvest custom resource handler",
+        role = Construct(self, "ServiceRole")
+        role_resource = CfnResource(
+            role,
+            "Resource",
+            type="AWS::IAM::Role",
+            properties={
+                "AssumeRolePolicyDocument": trust("lambda.amazonaws.com"),
+                "Description": "Runs the cdk-mediapackage-harvest custom resource handler",
+            },
         )
-        self.log_group.grant_write(role)
-        self.function = lambda_.Function(
-            self,
-            "Handler",
-            description=f"Creates AWS Elemental MediaPackage harvest jobs ({contract.RESOURCE_TYPE})",
-            runtime=RUNTIME,
-            architecture=lambda_.Architecture.ARM_64,
-            handler=contract.HANDLER,
-            code=handler_code(),
-            # Room for a Create to wait out the quota of concurrent jobs and then for its job
-            # (polling every 5 s), keeping 2 minutes to hand a longer job to the poller and answer;
-            # every call is bounded (at most 35 s each, botocore's retries included).
-            timeout=Duration.seconds(contract.FUNCTION_TIMEOUT_SECONDS),
-            memory_size=256,
-            role=role,
-            log_group=self.log_group,
-            environment={POLL_RULE_PREFIX_VARIABLE: self.poll_rule_prefix},
+        role_ref = role_resource.ref
+        log_writing = _Policy(role, "DefaultPolicy", role_ref)
+        log_writing.add(
+            statement(["logs:CreateLogStream", "logs:PutLogEvents"], [log_group.get_att("Arn")]),
         )
+        self.function = Construct(self, "Handler")
+        code = stage_handler_code(self.function)
+        function = CfnResource(
+            self.function,
+            "Resource",
+            type="AWS::Lambda::Function",
+            properties={
+                "Architectures": [ARCHITECTURE],
+                "Code": {"S3Bucket": code.bucket_name, "S3Key": code.object_key},
+                "Description": f"Creates AWS Elemental MediaPackage harvest jobs ({contract.RESOURCE_TYPE})",
+                "Environment": {"Variables": {POLL_RULE_PREFIX_VARIABLE: self.poll_rule_prefix}},
+                "Handler": contract.HANDLER,
+                "LoggingConfig": {"LogGroup": log_group.ref},
+                "MemorySize": MEMORY_MB,
+                "Role": role_resource.get_att("Arn"),
+                "Runtime": RUNTIME,
+                # Room for a Create to wait out the quota of concurrent jobs and then for its job
+                # (polling every 5 s), keeping 2 minutes to hand a longer job to the poller and
+                # answer; every call is bounded (at most 35 s each, botocore's retries included).
+                "Timeout": contract.FUNCTION_TIMEOUT_SECONDS,
+            },
+        )
+        for key, value in code.metadata.items():
+            function.add_metadata(key, value)
+        # The function waits for its role and the role's policy, as Lambda's L2 has it.
+        function.node.add_dependency(role)
+        self._function_resource = function
         # CreateHarvestJob has no resource type: the Service Authorization Reference allows only "*".
-        create = iam.PolicyStatement(actions=["mediapackage:CreateHarvestJob"], resources=["*"])
-        describe = iam.PolicyStatement(
-            actions=["mediapackage:DescribeHarvestJob"],
-            resources=[
-                stack.format_arn(
-                    service="mediapackage",
-                    resource="harvest_jobs",
-                    resource_name="*",
-                    arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-                )
-            ],
+        create = statement(["mediapackage:CreateHarvestJob"], ["*"])
+        describe = statement(
+            ["mediapackage:DescribeHarvestJob"], [self._arn("mediapackage", "harvest_jobs/*")]
         )
-        self.policy = iam.Policy(self, "Policy", statements=[create, describe])
-        role.attach_inline_policy(self.policy)
-        # The function's own resource, not the Function construct: a dependency of the construct
-        # would also hold back its children (the poll rules' permission).
-        self._function_resource = cast(CfnResource, self.function.node.default_child)
+        self.policy = _Policy(self, "Policy", role_ref)
+        self.policy.add(create, describe)
         # The handler keeps its permissions until every job is gone: the jobs name the function,
         # so CloudFormation deletes them before it, and it before this policy.
-        self._function_resource.node.add_dependency(self.policy)
+        function.node.add_dependency(self.policy.construct)
         acknowledge_wildcard_resources(
-            self.policy,
-            create,
+            self.policy.construct,
+            [create["Resource"]],
             "mediapackage:CreateHarvestJob has no resource type: IAM accepts only * for it "
             "(Service Authorization Reference)",
         )
         acknowledge_wildcard_resources(
-            self.policy,
-            describe,
+            self.policy.construct,
+            [describe["Resource"]],
             "mediapackage:DescribeHarvestJob on this account's harvest jobs in this region only: "
             "a job's Id is generated when CloudFormation creates it, so it is not known at synthesis",
         )
-        self._pass_role: iam.PolicyStatement | None = None
-        self._passed_roles: set[str] = set()
+        self._pass_role: dict[str, Any] | None = None
+        self._passed_roles: list[str] = []
         self._polls = False
-        #: The function's ARN, read once for every job's ServiceToken.
-        self.service_token: str = self.function.function_arn
+        #: The function's ARN, for every job's ServiceToken.
+        self.service_token: str = Token.as_string(function.get_att("Arn"))
+
+    def _arn(self, service: str, resource: str) -> str:
+        """``arn:<partition>:<service>:<region>:<account>:<resource>``, as ``Stack.format_arn``."""
+        partition, region, account = self._arn_parts
+        return f"arn:{partition}:{service}:{region}:{account}:{resource}"
 
     def grant_pass_role(self, arn: str, dependable: IDependable) -> None:
         """Let the handler pass the role whose ARN is ``arn`` to MediaPackage, and only to
@@ -135,17 +207,18 @@ class HarvestJobProvider(Construct):
         before MediaPackage writes with the role (its policies; nothing for an imported role)."""
         if arn in self._passed_roles:
             return
-        self._passed_roles.add(arn)
+        self._passed_roles.append(arn)
         self._function_resource.node.add_dependency(dependable)
         if self._pass_role is None:
-            self._pass_role = iam.PolicyStatement(
-                actions=["iam:PassRole"],
-                resources=[arn],
-                conditions={"StringEquals": {"iam:PassedToService": MEDIAPACKAGE_PRINCIPAL}},
+            self._pass_role = statement(
+                ["iam:PassRole"],
+                self._passed_roles,
+                {"StringEquals": {"iam:PassedToService": MEDIAPACKAGE_PRINCIPAL}},
             )
-            self.policy.add_statements(self._pass_role)
+            self.policy.add(self._pass_role)
         else:
-            self._pass_role.add_resources(arn)
+            self._pass_role["Resource"] = list(self._passed_roles)
+            self.policy.changed()
 
     def enable_polling(self) -> None:
         """Let the handler poll a job that outlives its invocation: an EventBridge rule that invokes
@@ -158,28 +231,27 @@ class HarvestJobProvider(Construct):
         if self._polls:
             return
         self._polls = True
-        rules = stack_of(self).format_arn(
-            service="events",
-            resource="rule",
-            resource_name=f"{self.poll_rule_prefix}*",
-            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+        rules = self._arn("events", f"rule/{self.poll_rule_prefix}*")
+        poll_rules = statement(
+            ["events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule"], [rules]
         )
-        poll_rules = iam.PolicyStatement(
-            actions=["events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule"],
-            resources=[rules],
-        )
-        self.policy.add_statements(poll_rules)
+        self.policy.add(poll_rules)
         acknowledge_wildcard_resources(
-            self.policy,
-            poll_rules,
+            self.policy.construct,
+            [rules],
             "the handler names each poll rule at deploy time (a job that outlives its invocation); "
             "only rules with this stack's own prefix",
         )
-        self.function.add_permission(
+        CfnResource(
+            self.function,
             POLL_PERMISSION_ID,
-            principal=iam.ServicePrincipal("events.amazonaws.com"),
-            action="lambda:InvokeFunction",
-            source_arn=rules,
+            type="AWS::Lambda::Permission",
+            properties={
+                "Action": "lambda:InvokeFunction",
+                "FunctionName": self._function_resource.get_att("Arn"),
+                "Principal": "events.amazonaws.com",
+                "SourceArn": rules,
+            },
         )
 
 

@@ -401,7 +401,7 @@ def _create_role(bucket: s3.IBucket) -> _CreatedRole:
     added = role.add_to_principal_policy(put)
     acknowledge_wildcard_resources(
         role,
-        put,
+        put.resources,
         "MediaPackage writes each job's manifest, child playlists and segments under keys it names "
         "beside the job's manifest_key, and every job writing to this bucket shares this role",
     )
