@@ -341,7 +341,9 @@ def test_no_envelope_makes_an_answer_cloudformation_would_refuse(
         "RequestId": "R" * length,
         "LogicalResourceId": "L" * length,
     }[key]
-    broken = event(request_type, "r1", PhysicalResourceId="clip", **{key: oversized})
+    # A Create has no physical id yet: its FAILED answer needs one made up from the envelope.
+    physical_id = None if request_type == "Create" else "clip"
+    broken = event(request_type, "r1", PhysicalResourceId=physical_id, **{key: oversized})
 
     entry.handler(broken, Context(60))
 
@@ -353,6 +355,25 @@ def test_no_envelope_makes_an_answer_cloudformation_would_refuse(
     if length == 300:  # the echoed envelope still fits: answered once
         (answer,) = sent
         assert answer.body["Status"] == ("SUCCESS" if request_type == "Delete" else "FAILED")
+        assert (
+            answer.body["PhysicalResourceId"] == physical_id or len(answer.body["PhysicalResourceId"]) <= 64
+        )
     else:
         assert sent == []
         assert "Not answering: the answer would be" in logs.getvalue()
+
+
+def test_the_largest_envelope_cloudformation_sends_is_answered_with_a_bounded_physical_id(
+    sent: list[Sent],
+) -> None:
+    stack_id = f"arn:aws-us-gov:cloudformation:us-gov-west-1:123456789012:stack/S{'s' * 127}/{'9' * 36}"
+    largest = event("Create", "R" * 128, StackId=stack_id, LogicalResourceId="L" * 255)
+
+    entry.handler(largest, Context(60))
+
+    (answer,) = sent
+    assert answer.body["Status"] == "FAILED"  # its properties are not a harvest job's
+    assert not answer.body["Reason"].startswith("Malformed event")
+    assert (answer.body["StackId"], answer.body["LogicalResourceId"]) == (stack_id, "L" * 255)
+    assert 0 < len(answer.body["PhysicalResourceId"]) <= 64
+    assert len(json.dumps(answer.body).encode()) <= contract.MAX_ANSWER_BYTES

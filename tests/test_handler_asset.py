@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import cdk_mediapackage_harvest_contract as contract
+import pytest
 from cdk_mediapackage_harvest._asset import HANDLER_MODULE, HANDLER_PACKAGE, build_asset
 from mediapackage_harvest_handler import crhelper_resource
 
@@ -30,23 +30,27 @@ print(json.dumps({{
     "sleep_on_delete": handler.helper._sleep_on_delete,
     "crhelper_clients": [name for name in ("_lambda_client", "_events_client", "_logs_client")
                          if hasattr(handler.helper, name)],
-    "botocore_clients": sorted(name for name in sys.modules if name.startswith("botocore.client")),
     "sam_local": os.environ.get("AWS_SAM_LOCAL"),
+    "helper_sam_local": handler.helper._sam_local,
     "init_failed": repr(handler.helper._init_failed),
 }}))
 """
 
 
-def test_the_asset_imports_on_its_own_without_the_cdk_and_builds_no_client(tmp_path: Path) -> None:
+@pytest.mark.parametrize("sam_local", [None, "1"], ids=["lambda", "under-sam-local"])
+def test_the_asset_imports_on_its_own_without_the_cdk_and_builds_no_client(
+    tmp_path: Path, sam_local: str | None
+) -> None:
     build_asset(tmp_path)
     # No region and no credentials: crhelper's constructor would fail to build its clients (and
     # then fail every event); the handler builds none at import.
+    env = {"PATH": "/usr/bin:/bin", **({"AWS_SAM_LOCAL": sam_local} if sam_local else {})}
     result = subprocess.run(
         [sys.executable, "-I", "-c", PROBE.format(module=HANDLER_MODULE), str(tmp_path)],
         capture_output=True,
         text=True,
         check=True,
-        env={"PATH": "/usr/bin:/bin"},
+        env=env,
         timeout=120,
     )
     probe = json.loads(result.stdout)
@@ -56,7 +60,8 @@ def test_the_asset_imports_on_its_own_without_the_cdk_and_builds_no_client(tmp_p
     assert probe["sleep_on_delete"] == 0
     assert probe["crhelper_clients"] == [], "crhelper's lambda, events and logs clients are never used"
     assert probe["init_failed"] == "None"
-    assert probe["sam_local"] is None, "the handler leaves the environment as it found it"
+    assert probe["sam_local"] == sam_local, "the handler leaves the environment as it found it"
+    assert probe["helper_sam_local"] is None, "waiting and polling work under sam local too"
     for name, file in probe["files"].items():
         assert file is not None, name
         assert Path(file).resolve().is_relative_to(tmp_path.resolve()), f"{name} came from {file}"
@@ -69,10 +74,10 @@ def test_the_installed_crhelper_is_the_version_whose_private_state_was_checked()
     )
 
 
-def _imports(path: Path) -> set[str]:
-    """The modules of the handler package that ``path`` imports (at run time or for typing)."""
+def _imports(tree: ast.AST) -> set[str]:
+    """The modules of the handler package imported under ``tree``."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
+    for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith(HANDLER_PACKAGE):
             if node.module == HANDLER_PACKAGE:
                 found.update(alias.name for alias in node.names)
@@ -87,8 +92,19 @@ def _imports(path: Path) -> set[str]:
     return found
 
 
+def _run_time_imports(path: Path) -> set[str]:
+    """What ``path`` imports when it runs: everything but the ``if TYPE_CHECKING:`` blocks."""
+    tree = ast.parse(path.read_text())
+    typing_only = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"
+    ]
+    return _imports(tree) - set().union(*(_imports(block) for block in typing_only))
+
+
 def test_the_handler_package_imports_one_way_in_small_modules() -> None:
-    """entry, then lifecycle, then jobs and waiting, then answering, outbound and the shared modules."""
+    """entry; crhelper_resource and lifecycle; poll_rules and jobs_v1; waiting; answering; outbound."""
     layers = [
         {"entry"},
         {"crhelper_resource", "lifecycle"},
@@ -104,12 +120,8 @@ def test_the_handler_package_imports_one_way_in_small_modules() -> None:
         text = path.read_text()
         assert text.startswith('"""'), f"{path.name} opens with a docstring saying what it owns"
         assert len(text.splitlines()) <= MAX_MODULE_LINES, path.name
-        for imported in _imports(path):
-            if path.stem == "crhelper_resource" and imported == "lifecycle":
-                assert "if TYPE_CHECKING:\n    from mediapackage_harvest_handler.lifecycle" in text
-                continue
+        for imported in _run_time_imports(path):
             assert layer_of[imported] > layer_of[path.stem], f"{path.stem} imports {imported}"
-    assert "entry" not in set().union(*(_imports(path) for path in modules)), (
-        "nothing imports the entry point"
-    )
-    assert f"{HANDLER_MODULE}.handler" == contract.HANDLER
+    everything = set().union(*(_imports(ast.parse(path.read_text())) for path in modules))
+    assert "entry" not in everything, "nothing imports the entry point"
+    assert _imports(ast.parse((PACKAGE_DIR / "__init__.py").read_text())) == set()

@@ -69,6 +69,10 @@ class Environment:
     POLL_RULE_PREFIX: Final = "HARVEST_POLL_RULE_PREFIX"
 
 
+#: The crhelper version the handler's use of crhelper's private state was checked against; the
+#: library depends on exactly this version, and the asset refuses another.
+CRHELPER_VERSION: Final = "2.0.12"
+
 # --- The services' limits. ---
 
 #: CloudFormation: the answer's body, a PhysicalResourceId, a LogicalResourceId, a ServiceTimeout.
@@ -84,7 +88,8 @@ MAX_TARGET_INPUT: Final = 8192
 #: ``HarvestJobPoll-<10 hex>-``: the poll rules' prefix, unique per stack and provider.
 POLL_RULE_PREFIX_START: Final = "HarvestJobPoll-"
 POLL_RULE_PREFIX_LENGTH: Final = len(POLL_RULE_PREFIX_START) + 10 + 1
-#: Room a rule name keeps after the prefix: a character of the logical id, ``-`` and 8 random ones.
+#: The longest prefix the handler accepts: a rule name keeps 20 characters after it, at least 11 of
+#: the logical id (readable in the console), ``-`` and 8 random ones.
 MAX_POLL_RULE_PREFIX_LENGTH: Final = MAX_RULE_NAME - 20
 
 # --- Time. Each derived number is computed from the ones it depends on. ---
@@ -121,7 +126,8 @@ QUOTA_BACKOFF_CAP_SECONDS: Final = 60.0
 POLL_INTERVAL_SECONDS: Final = 5.0
 #: The poller's schedule: an EventBridge rule invokes the function once a minute.
 POLL_SCHEDULE_SECONDS: Final = 60
-POLL_SCHEDULE: Final = "rate(1 minute)"
+_POLL_MINUTES = POLL_SCHEDULE_SECONDS // 60
+POLL_SCHEDULE: Final = f"rate({_POLL_MINUTES} minute{'s' if _POLL_MINUTES != 1 else ''})"
 #: How long one scheduled poll keeps looking: under the schedule, by a quarter of it, so that polls
 #: do not usually overlap: 60 - 15 = 45 s.
 POLLER_INVOCATION_SECONDS: Final = POLL_SCHEDULE_SECONDS - POLL_SCHEDULE_SECONDS // 4
@@ -137,6 +143,9 @@ BASE_SERVICE_TIMEOUT_SECONDS: Final = FUNCTION_TIMEOUT_SECONDS + 5 * 60
 #: The completion timeout: at least a minute; at most what CloudFormation's hour leaves once the
 #: margin is kept: 3600 - 180 = 3420 s (57 minutes); by default a little under that.
 MIN_COMPLETION_TIMEOUT_SECONDS: Final = 60
+#: The shortest the handler accepts: a wait shorter than the construct's minute only fails sooner
+#: (the tests wait a few seconds); the construct asks for at least ``MIN_COMPLETION_TIMEOUT_SECONDS``.
+MIN_ACCEPTED_COMPLETION_TIMEOUT_SECONDS: Final = 1
 MAX_COMPLETION_TIMEOUT_SECONDS: Final = MAX_SERVICE_TIMEOUT_SECONDS - SERVICE_TIMEOUT_MARGIN_SECONDS
 DEFAULT_COMPLETION_TIMEOUT_SECONDS: Final = 55 * 60
 

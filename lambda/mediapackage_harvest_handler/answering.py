@@ -165,20 +165,14 @@ def timeout_reason(event: Mapping[str, Any], context: object) -> str:
 def put_answer(url: str, body: Mapping[str, Any], *, stop_at: float) -> bool:
     """PUT the answer to the ResponseURL; True once CloudFormation's S3 took it (2xx).
 
-    Connection errors, 408, 429 and 5xx are retried
-    with exponential backoff and full jitter until ``stop_at`` (a ``time.monotonic()`` instant);
-    another status ends at once (a 403 stays a 403). The URL is a credential: only its host is
-    ever logged.
+    Connection errors, 408, 429 and 5xx are retried with exponential backoff and full jitter until
+    ``stop_at`` (a ``time.monotonic()`` instant); another status ends at once (a 403 stays a 403).
+    The URL is a credential: only its host is ever logged. (An answer CloudFormation would refuse
+    never gets here: see :func:`refusal`.)
     """
     parts = urlsplit(url)
     payload = json.dumps(body, default=str)  # ASCII, as crhelper sends it
     attempts, problem = 0, "no time left"
-    physical_id = str(body.get("PhysicalResourceId", ""))
-    if len(payload) > contract.MAX_ANSWER_BYTES or _utf8_size(physical_id) > contract.MAX_PHYSICAL_ID_BYTES:
-        problem = (
-            f"the answer would be {len(payload)} bytes, with a {_utf8_size(physical_id)}-byte physical id"
-        )
-        stop_at = 0.0
     target = parts.path + (f"?{parts.query}" if parts.query else "")
     while (timeout := min(contract.SEND_ATTEMPT_TIMEOUT_SECONDS, stop_at - time.monotonic())) > 0:
         attempts += 1

@@ -1,20 +1,29 @@
 """crhelper's ``CfnResource``, extended where its defaults do not fit: the one module that touches
 crhelper's private state.
 
-Checked against crhelper ``CHECKED_CRHELPER_VERSION``; a test fails when another is installed. The
-private names relied on, each read, set or overridden here:
+Checked against crhelper ``CHECKED_CRHELPER_VERSION`` (the contract's ``CRHELPER_VERSION``, which the
+library pins and the asset enforces); a test fails when another is installed. The private names
+relied on, each read, set or overridden here:
 
 - attributes: ``_event``, ``_context``, ``_response_url``, ``_send_response``, ``_sam_local``,
-  ``_timer``; the constructor reads the environment variable ``AWS_SAM_LOCAL`` (set, it builds no
-  boto3 clients);
-- methods overridden: ``__call__``, ``_log_setup``, ``_wrap_function``, ``_polling_init``, ``_send``,
-  ``_set_timeout``, ``_timeout``, ``generate_physical_id``; called: ``_log_setup`` and ``_send`` of
-  ``CfnResource`` itself;
+  ``_timer``, ``_init_failed`` (must stay None: crhelper answers every event FAILED otherwise);
+  the constructor reads the environment variable ``AWS_SAM_LOCAL`` (set, it builds no boto3
+  clients) and takes ``sleep_on_delete`` (``_sleep_on_delete``, the sleep of ``_wait_for_cwlogs``
+  before a Delete's answer, set to 0 by ``entry``); ``_ssl_verify`` is passed through untouched;
+- the public fields crhelper's ``_send`` reads: ``Status``, ``Reason``, ``PhysicalResourceId``,
+  ``StackId``, ``RequestId``, ``LogicalResourceId``, ``Data``, ``NoEcho`` (and ``RequestType``,
+  which ``_crhelper_init`` sets);
+- methods overridden: ``__call__``, ``_log_setup`` (it calls ``log_helper.setup`` with the
+  envelope's fields and ``context.aws_request_id``), ``_wrap_function``, ``_polling_init``,
+  ``_send``, ``_set_timeout``, ``_timeout``, ``generate_physical_id``; called: ``_log_setup`` and
+  ``_send`` of ``CfnResource`` itself;
 - the flow of ``CfnResource.__call__``: ``_log_setup``, ``_crhelper_init`` (resets the public fields,
   copies ``CrHelperData`` into ``Data``, starts ``_set_timeout``, runs ``_wrap_function`` on the
   function ``_get_func`` picks by ``RequestType`` and ``CrHelperPoll``), ``_polling_init`` when a
   poll function is registered, and ``_cfn_response`` (the physical id) then ``_send`` when
-  ``_send_response`` is set.
+  ``_send_response`` is set;
+- the poll event's keys ``CrHelperPoll`` (routes to the poll function) and ``CrHelperRule``, which
+  :mod:`poll_rules` writes and removes.
 
 Imports crhelper, ``poll_rules``, ``answering``, ``outbound``, the contract module and the standard
 library; the decisions it answers come from ``lifecycle`` (typing only).
@@ -42,7 +51,7 @@ logger = logging.getLogger(__name__)
 
 DecisionFunction = Callable[[Any, Any], "Decision"]
 
-CHECKED_CRHELPER_VERSION = "2.0.12"
+CHECKED_CRHELPER_VERSION = contract.CRHELPER_VERSION
 #: Envelope values put in every log line are cut to this many characters.
 _LOGGED_ENVELOPE_LENGTH = 300
 

@@ -74,6 +74,16 @@ class HarvestRequest:
         )
 
 
+def client() -> MediaPackageClient:
+    """The MediaPackage (v1) client every call of this module takes."""
+    return outbound.mediapackage_client()
+
+
+def requested_id(request: HarvestRequest) -> str | None:
+    """The Id the properties name, if any."""
+    return request.harvest_job_id
+
+
 def _string(properties: Mapping[str, Any], key: str, path: str = "") -> str:
     name = f"{path}{key}"
     if key not in properties:

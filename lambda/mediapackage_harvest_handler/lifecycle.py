@@ -4,8 +4,10 @@ Reads the event's wire format (envelope, properties) and hands the job module wh
 function returns a :class:`Decision` (status, physical id, data, a wait still pending) and never
 raises. Harvest jobs cannot be edited, cancelled or deleted, and MediaPackage keeps their Id for 90
 days, hence: Create is idempotent per request, Update keeps a job whose harvest properties did not
-change, Delete only answers. Imports ``jobs_v1``, ``waiting``, ``answering``, ``outbound`` and the
-shared modules.
+change, Delete only answers. The job module is picked by the event's ``ResourceType``
+(:data:`JOB_MODULES`): ``jobs_v1`` for ``Custom::MediaPackageHarvestJob``; a second API's module
+sits beside it with the functions of :class:`JobModule`. Imports the job modules, ``waiting``,
+``answering``, ``outbound`` and the shared modules.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from datetime import datetime
+from typing import Any, Literal, Protocol
 
 import cdk_mediapackage_harvest_contract as contract
 
@@ -21,12 +24,49 @@ from mediapackage_harvest_handler import answering, jobs_v1, outbound
 from mediapackage_harvest_handler.answering import RequestError
 from mediapackage_harvest_handler.waiting import Budget, PendingWait, completion_timeout
 
-if TYPE_CHECKING:
-    from mypy_boto3_mediapackage import MediaPackageClient
-
 logger = logging.getLogger(__name__)
 
-Action = Callable[["MediaPackageClient", Mapping[str, Any], Budget], tuple[str, dict[str, str]]]
+
+class JobModule(Protocol):
+    """What the lifecycle asks of a job module: pure functions over a client and a parsed request.
+
+    ``Request`` is the module's own parsed properties; ``job`` its service's answer for one job.
+    """
+
+    EXPIRED_STATUS: str
+
+    def client(self) -> Any: ...
+    def parse_properties(self, properties: object) -> Any: ...
+    def requested_id(self, request: Any) -> str | None: ...
+    def check_ended(self, request: Any, now: datetime) -> None: ...
+    def create(self, client: Any, request: Any, job_id: str, budget: Budget) -> dict[str, str]: ...
+    def kept_job(
+        self, client: Any, request: Any, job_id: str, old: Any | None, arn: str
+    ) -> dict[str, str] | None: ...
+    def wait_for_job(
+        self, client: Any, pending: PendingWait, budget: Budget, **options: Any
+    ) -> Mapping[str, Any] | None: ...
+    def job_data(self, job: Mapping[str, Any]) -> dict[str, str]: ...
+    def is_finished(self, data: Mapping[str, str]) -> bool: ...
+    def job_arn(self, partition: str, region: str, account: str, job_id: str) -> str: ...
+
+
+#: The job module of each custom resource type this handler serves.
+JOB_MODULES: Mapping[str, JobModule] = {contract.RESOURCE_TYPE: jobs_v1}
+
+Action = Callable[[JobModule, Any, Mapping[str, Any], Budget], tuple[str, dict[str, str]]]
+
+
+def job_module(event: Mapping[str, Any]) -> JobModule:
+    """The job module for the event's ``ResourceType`` (v1 when the event has none)."""
+    resource_type = event.get("ResourceType", contract.RESOURCE_TYPE)
+    jobs = JOB_MODULES.get(resource_type) if isinstance(resource_type, str) else None
+    if jobs is None:
+        raise RequestError(
+            f"ResourceType {resource_type!r:.80} is not served by this handler; expected one of "
+            f"{', '.join(JOB_MODULES)}"
+        )
+    return jobs
 
 
 @dataclass(frozen=True)
@@ -77,48 +117,50 @@ def delete(event: Mapping[str, Any], _context: object) -> Decision:
 def poll(event: Mapping[str, Any], context: object) -> Decision:
     """A scheduled poll: the job's Id and attributes once it succeeded; still pending while it runs."""
     try:
+        jobs = job_module(event)
         pending = PendingWait.from_event(event)
         budget = Budget.of(context, at_most=contract.POLLER_INVOCATION_SECONDS)
-        job = jobs_v1.wait_for_job(outbound.mediapackage_client(), pending, budget)
+        job = jobs.wait_for_job(jobs.client(), pending, budget)
     except Exception as error:
         return failed(error)
     if job is None:
         return Decision("SUCCESS", pending=pending)
-    return Decision("SUCCESS", pending.job_id, jobs_v1.job_data(job))
+    return Decision("SUCCESS", pending.job_id, jobs.job_data(job))
 
 
 def _respond(action: Action, event: Mapping[str, Any], context: object) -> Decision:
     """Run Create or Update; with waiting on, wait for a new job until done or out of time."""
     try:
+        jobs = job_module(event)
         timeout = completion_timeout(event.get("ResourceProperties"))
         budget = Budget.of(context)
-        client = outbound.mediapackage_client()
-        physical_id, data = action(client, event, budget)
+        client = jobs.client()
+        physical_id, data = action(jobs, client, event, budget)
         # A new job: every Create, and an Update that replaced the job. A kept job never waits.
         replaced = physical_id != str(event.get("PhysicalResourceId") or "")
-        if timeout is None or not replaced or data.get(contract.Data.STATUS) == jobs_v1.EXPIRED_STATUS:
+        if timeout is None or not replaced or data.get(contract.Data.STATUS) == jobs.EXPIRED_STATUS:
             return Decision("SUCCESS", physical_id, data)
         pending = PendingWait.starting(physical_id, budget, timeout)
         # Just created: look after one interval (a job takes longer; a read right after the create
         # could also miss it). An adopted job that already finished: look at once.
-        first_look = 0.0 if jobs_v1.is_finished(data) else contract.POLL_INTERVAL_SECONDS
-        job = jobs_v1.wait_for_job(client, pending, budget, first_look_after=first_look)
+        first_look = 0.0 if jobs.is_finished(data) else contract.POLL_INTERVAL_SECONDS
+        job = jobs.wait_for_job(client, pending, budget, first_look_after=first_look)
     except Exception as error:
         return failed(error)
     if job is None:
         return Decision("SUCCESS", physical_id, data, pending=pending)
-    return Decision("SUCCESS", physical_id, jobs_v1.job_data(job))
+    return Decision("SUCCESS", physical_id, jobs.job_data(job))
 
 
 def create_job(
-    client: MediaPackageClient, event: Mapping[str, Any], budget: Budget
+    jobs: JobModule, client: Any, event: Mapping[str, Any], budget: Budget
 ) -> tuple[str, dict[str, str]]:
     """Create: the physical resource id (the job Id) and the attributes."""
-    return _new_job(client, event, jobs_v1.parse_properties(event.get("ResourceProperties")), budget)
+    return _new_job(jobs, client, event, jobs.parse_properties(event.get("ResourceProperties")), budget)
 
 
 def update_job(
-    client: MediaPackageClient, event: Mapping[str, Any], budget: Budget
+    jobs: JobModule, client: Any, event: Mapping[str, Any], budget: Budget
 ) -> tuple[str, dict[str, str]]:
     """Update: keep the job when its harvest properties are unchanged, else create a new one.
 
@@ -126,27 +168,27 @@ def update_job(
     and in rollback. A returned physical id that differs from the old one means replacement:
     CloudFormation then sends Delete for the old job, which Delete only acknowledges.
     """
-    request = jobs_v1.parse_properties(event.get("ResourceProperties"))
+    request = jobs.parse_properties(event.get("ResourceProperties"))
     physical_id = str(event.get("PhysicalResourceId") or "")
     try:
-        old: jobs_v1.HarvestRequest | None = jobs_v1.parse_properties(event.get("OldResourceProperties"))
+        old = jobs.parse_properties(event.get("OldResourceProperties"))
     except RequestError:
         old = None
-    kept = jobs_v1.kept_job(client, request, physical_id, old, _job_arn(event, physical_id))
+    kept = jobs.kept_job(client, request, physical_id, old, _job_arn(jobs, event, physical_id))
     if kept is not None:
         return physical_id, kept
-    return _new_job(client, event, request, budget)
+    return _new_job(jobs, client, event, request, budget)
 
 
 def _new_job(
-    client: MediaPackageClient, event: Mapping[str, Any], request: jobs_v1.HarvestRequest, budget: Budget
+    jobs: JobModule, client: Any, event: Mapping[str, Any], request: Any, budget: Budget
 ) -> tuple[str, dict[str, str]]:
     """A new job: Create, or an Update with changed properties."""
-    jobs_v1.check_ended(request, budget.now)
+    jobs.check_ended(request, budget.now)
     # A request that names no Id gets the one CloudFormation's answer would make up: the same for
     # every delivery of this request, so a redelivery adopts the job it created.
-    job_id = request.harvest_job_id or answering.made_up_physical_id(event)
-    data = jobs_v1.create(client, request, job_id, budget)
+    job_id = jobs.requested_id(request) or answering.made_up_physical_id(event)
+    data = jobs.create(client, request, job_id, budget)
     # The answer carries no property of unbounded length (the manifest's URI is built at synth), so
     # with an envelope as CloudFormation sends it, only an outlandish ChannelId could overflow it.
     limit = contract.MAX_ANSWER_BYTES
@@ -158,7 +200,7 @@ def _new_job(
     return job_id, data
 
 
-def _job_arn(event: Mapping[str, Any], job_id: str) -> str:
+def _job_arn(jobs: JobModule, event: Mapping[str, Any], job_id: str) -> str:
     """The job's ARN, from the stack's partition, region and account."""
     _, partition, _, region, account = (answering.envelope_text(event, "StackId").split(":") + [""] * 5)[:5]
-    return jobs_v1.job_arn(partition or "aws", region, account, job_id)
+    return jobs.job_arn(partition or "aws", region, account, job_id)

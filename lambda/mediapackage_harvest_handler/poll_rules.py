@@ -27,10 +27,10 @@ from mediapackage_harvest_handler.waiting import WAIT_KEY, PendingWait
 logger = logging.getLogger(__name__)
 
 TARGET_ID = "1"
-#: crhelper's keys in a scheduled poll's event (it routes on ``POLL_KEY``), and ours.
+#: crhelper's keys in a scheduled poll's event: it routes the event to the poll function on
+#: ``POLL_KEY``; ``RULE_KEY`` holds the rule's ARN (crhelper's name; the rule is ours).
 POLL_KEY = "CrHelperPoll"
 RULE_KEY = "CrHelperRule"
-DATA_KEY = "CrHelperData"
 #: What a scheduled poll keeps of the original event (what answering and logging need; no properties).
 _KEPT_KEYS = (
     "RequestType",
@@ -73,7 +73,6 @@ def poll_event(event: Mapping[str, Any], pending: PendingWait, rule_arn: str) ->
         **{key: event[key] for key in _KEPT_KEYS if key in event},
         POLL_KEY: True,
         RULE_KEY: rule_arn,
-        DATA_KEY: {},
         WAIT_KEY: pending.as_event(),
     }
 

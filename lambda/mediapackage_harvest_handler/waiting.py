@@ -24,9 +24,6 @@ logger = logging.getLogger(__name__)
 
 #: The key of the wait's state in a scheduled poll's event.
 WAIT_KEY = "HarvestJobWait"
-#: The shortest completion timeout the handler accepts: a wait shorter than the construct's minute
-#: only fails sooner (the tests use a few seconds); the construct asks for at least a minute.
-MIN_ACCEPTED_COMPLETION_TIMEOUT_SECONDS = 1
 
 Outcome = Literal["running", "succeeded", "failed"]
 
@@ -100,7 +97,10 @@ def completion_timeout(properties: object) -> int | None:
     if wait not in ("true", "false"):
         raise RequestError(f"Property {wait_key} is {wait!r}; expected 'true' or 'false'")
     timeout = properties.get(timeout_key, str(contract.DEFAULT_COMPLETION_TIMEOUT_SECONDS))
-    lowest, highest = MIN_ACCEPTED_COMPLETION_TIMEOUT_SECONDS, contract.MAX_COMPLETION_TIMEOUT_SECONDS
+    lowest, highest = (
+        contract.MIN_ACCEPTED_COMPLETION_TIMEOUT_SECONDS,
+        contract.MAX_COMPLETION_TIMEOUT_SECONDS,
+    )
     whole = isinstance(timeout, str) and timeout.isascii() and timeout.isdigit() and len(timeout) <= 5
     if not whole or not lowest <= int(timeout) <= highest:
         raise RequestError(

@@ -2,8 +2,8 @@
 
 The asset holds three things: the handler package ``mediapackage_harvest_handler/`` (from
 ``lambda/`` in this repository, from ``cdk_mediapackage_harvest/_handler/`` in an installed wheel),
-the two shared standard-library modules (contract and rules), and the installed, pinned crhelper
-package with its metadata. Python lays it out in a folder of its own, once per process and content,
+the two shared standard-library modules (contract and rules), and the installed crhelper package
+(exactly the version the contract names) with its metadata. Python lays it out in a folder of its own, once per process and content,
 and hands the CDK that folder with a hash of the content (``AssetHashType.CUSTOM``): a change to any
 file, crhelper's version included, changes the hash. No CDK bundling: its local bundling (a callback
 from node into Python, a bundling folder, then hashing the output) cost about 0.8 s per synthesis.
@@ -54,6 +54,12 @@ def _crhelper_files() -> list[tuple[Path, Path]]:
     package = Path(spec.origin).parent
     files = [(path, Path("crhelper") / path.name) for path in sorted(package.glob("*.py"))]
     distribution = importlib.metadata.distribution("crhelper")
+    if distribution.version != cdk_mediapackage_harvest_contract.CRHELPER_VERSION:
+        raise ModuleNotFoundError(
+            f"cdk-mediapackage-harvest: crhelper {distribution.version} is installed; the handler was "
+            f"checked against crhelper {cdk_mediapackage_harvest_contract.CRHELPER_VERSION} only "
+            f"(pip install crhelper=={cdk_mediapackage_harvest_contract.CRHELPER_VERSION})"
+        )
     metadata = Path(f"crhelper-{distribution.version}.dist-info")
     for name in ("METADATA", "LICENSE", "NOTICE"):
         located = distribution.locate_file(f"{metadata}/{name}")
