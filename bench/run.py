@@ -572,7 +572,7 @@ def main() -> None:
 def benchmark() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "--runs", type=int, default=5, help="runs per figure; the median is reported (default 5)"
+        "--runs", type=int, default=9, help="runs per figure; the median is reported (default 9)"
     )
     parser.add_argument(
         "--quick", action="store_true", help="one run per synthesis figure, three cold imports"
