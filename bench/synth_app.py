@@ -24,17 +24,16 @@ its own manifest key. Kinds:
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
 from typing import Any
 
 STARTED = time.perf_counter()
 
 import aws_cdk as cdk  # noqa: E402 (the clock starts before the CDK's import and jsii start-up)
+import kernel_calls  # noqa: E402
 from aws_cdk import aws_iam as iam  # noqa: E402
 from aws_cdk import aws_s3 as s3  # noqa: E402
 
@@ -51,48 +50,6 @@ CLI_CONTEXT = {
     "aws:cdk:version-reporting": True,
     "aws:cdk:bundling-stacks": ["**"],
 }
-
-
-#: The jsii process provider's requests, each one round trip to the node process.
-KERNEL_CALLS = (
-    "create",
-    "delete",
-    "get",
-    "set",
-    "sget",
-    "sset",
-    "invoke",
-    "sinvoke",
-    "begin",
-    "sbegin",
-    "end",
-    "callbacks",
-    "complete",
-    "sync_complete",
-)
-
-
-def count_kernel_calls() -> Counter[str]:
-    """Wrap the jsii process provider's requests so that each round trip is counted by kind.
-
-    The provider, not ``jsii.invoke`` and friends: the generated bindings bind those at import, and
-    callbacks from node (a Python override, local bundling) are answered through the provider too.
-    """
-    from jsii._kernel.providers.process import ProcessProvider
-
-    counts: Counter[str] = Counter()
-
-    def counted(kind: str, method: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(method)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            counts[kind] += 1
-            return method(*args, **kwargs)
-
-        return wrapper
-
-    for kind in KERNEL_CALLS:
-        setattr(ProcessProvider, kind, counted(kind, getattr(ProcessProvider, kind)))
-    return counts
 
 
 def manifest_key(index: int) -> str:
@@ -184,8 +141,11 @@ def main(argv: list[str]) -> None:
     argv = [arg for arg in argv if arg != "--count-calls"]
     if len(argv) != 3 or argv[0] not in KINDS or not argv[1].isdigit():
         raise SystemExit(f"usage: synth_app.py {{{','.join(KINDS)}}} JOBS OUTDIR [--count-calls]")
-    calls = count_kernel_calls() if count else None
-    print(json.dumps(synthesize(argv[0], int(argv[1]), argv[2], calls)))
+    if not count:
+        print(json.dumps(synthesize(argv[0], int(argv[1]), argv[2], None)))
+        return
+    with kernel_calls.counting() as calls:
+        print(json.dumps(synthesize(argv[0], int(argv[1]), argv[2], calls)))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """Run the handler the way Lambda does: the synthesized asset folder first on the path, one process per
 invocation, an event and a context with a deadline, and the environment of the function.
 
-The child process imports the handler, its rules module and crhelper from the asset folder only (it
-checks that, and fails otherwise); boto3 and botocore come from the Python running it, as Lambda's
-runtime provides them.
+The child process imports the handler, its contract and rules modules and crhelper from the asset
+folder only (it checks that, and fails otherwise); boto3 and botocore come from the Python running
+it, as Lambda's runtime provides them.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ asset, module_name, function_name, timeout_ms, here = sys.argv[1:6]
 logging.getLogger().addHandler(logging.StreamHandler(sys.stdout))  # as Lambda's runtime does
 sys.path.insert(0, asset)
 module = importlib.import_module(module_name)
-for name in (module_name, "crhelper", "cdk_mediapackage_harvest_rules"):
+for name in (module_name, "crhelper", "cdk_mediapackage_harvest_contract", "cdk_mediapackage_harvest_rules"):
     origin = os.path.realpath(sys.modules[name].__file__)
     if not origin.startswith(os.path.realpath(asset) + os.sep):
         sys.exit(f"{name} was imported from {origin}, not from the asset {asset}")

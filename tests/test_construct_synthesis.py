@@ -3,9 +3,8 @@ the construct's path, and what it costs the CDK per job (counted jsii round trip
 
 from __future__ import annotations
 
-import functools
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import aws_cdk as cdk
@@ -23,7 +22,7 @@ from cdk_mediapackage_harvest import (
 )
 from cdk_mediapackage_harvest._synth import is_unresolved
 from constructs import Construct
-from jsii._kernel.providers.process import ProcessProvider
+from kernel_calls import counting
 
 NO_BUNDLING: dict[str, list[str]] = {"aws:cdk:bundling-stacks": []}
 PROPS: dict[str, Any] = {
@@ -118,25 +117,8 @@ def test_tokens_are_recognised_as_the_cdk_does(value: object, expected: bool) ->
 @pytest.fixture
 def kernel_calls() -> Iterator[Counter[str]]:
     """Every request to the jsii kernel (node), by kind, while the test runs."""
-    counts: Counter[str] = Counter()
-    kinds = ("create", "get", "set", "sget", "sset", "invoke", "sinvoke", "complete", "sync_complete")
-    originals = {kind: getattr(ProcessProvider, kind) for kind in kinds}
-
-    def counted(kind: str, method: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(method)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            counts[kind] += 1
-            return method(*args, **kwargs)
-
-        return wrapper
-
-    for kind, method in originals.items():
-        setattr(ProcessProvider, kind, counted(kind, method))
-    try:
+    with counting() as counts:
         yield counts
-    finally:
-        for kind, method in originals.items():
-            setattr(ProcessProvider, kind, method)
 
 
 @pytest.mark.parametrize("in_a_construct", [False, True], ids=["in-the-stack", "in-a-construct"])
