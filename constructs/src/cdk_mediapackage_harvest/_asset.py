@@ -3,10 +3,11 @@
 The asset holds three things: the handler package ``mediapackage_harvest_handler/`` (from
 ``lambda/`` in this repository, from ``cdk_mediapackage_harvest/_handler/`` in an installed wheel),
 the two shared standard-library modules (contract and rules), and the installed crhelper package
-(exactly the version the contract names) with its metadata. Python lays it out in a folder of its own, once per process and content,
-and hands the CDK that folder with a hash of the content (``AssetHashType.CUSTOM``): a change to any
-file, crhelper's version included, changes the hash. No CDK bundling: its local bundling (a callback
-from node into Python, a bundling folder, then hashing the output) cost about 0.8 s per synthesis.
+(exactly the version the contract names) with its metadata. Python lays it out in a folder of its
+own, once per process and content, and hands the CDK that folder with a hash of the content
+(``AssetHashType.CUSTOM``): a change to any file, crhelper's version included, changes the hash.
+No CDK bundling: its local bundling (a callback from node into Python, a bundling folder, then
+hashing the output) cost about 0.8 s per synthesis.
 """
 
 from __future__ import annotations
