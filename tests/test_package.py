@@ -17,6 +17,7 @@ from email.message import Message
 from pathlib import Path
 
 import cdk_mediapackage_harvest
+import cdk_mediapackage_harvest_contract as contract
 import pytest
 from packaging.requirements import Requirement
 
@@ -180,6 +181,8 @@ def test_the_wheel_metadata(dist: tuple[Path, Path]) -> None:
         Requirement(line).name: Requirement(line) for line in metadata.get_all("Requires-Dist") or []
     }
     assert set(requirements) == {"aws-cdk-lib", "constructs", "crhelper"}
+    # crhelper exactly: the handler relies on its private state, checked for that version only.
+    assert str(requirements.pop("crhelper").specifier) == f"=={contract.CRHELPER_VERSION}"
     for name, requirement in requirements.items():
         # A range, bounded on both sides, that holds the version the tests run with.
         operators = {spec.operator for spec in requirement.specifier}
