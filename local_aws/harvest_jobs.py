@@ -4,10 +4,11 @@
 Requests are parsed and answers serialized by moto from botocore's own service model (REST-JSON), so
 the wire format is the SDK's. What moto already holds is reused: origin endpoints and channels from
 its MediaPackage backend, buckets from its S3 backend (where the manifest is written), roles from its
-IAM backend. The documented rules (``../shared/DOMAIN.md``) are enforced; every broken rule answers
-``UnprocessableEntityException`` (422), the error MediaPackage uses for invalid requests, with a
-message naming the field. A job starts ``IN_PROGRESS`` and, after ``HarvestSettings.completion_delay``
-seconds, ends ``SUCCEEDED`` (writing an HLS manifest at its ``ManifestKey``) or ``FAILED``.
+IAM backend. The documented rules are enforced (:mod:`local_aws.harvest_rules`); every broken rule
+answers ``UnprocessableEntityException`` (422), the error MediaPackage uses for invalid requests,
+with a message naming the field. A job starts ``IN_PROGRESS`` and, after
+``HarvestSettings.completion_delay`` seconds, ends ``SUCCEEDED`` (writing an HLS manifest at its
+``ManifestKey``) or ``FAILED``.
 """
 
 from __future__ import annotations
@@ -15,41 +16,23 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from moto.core.exceptions import ServiceException
 from moto.core.responses import ActionResult, BaseResponse
-from moto.iam.models import iam_backends
 from moto.mediapackage import urls as mediapackage_urls
-from moto.mediapackage.exceptions import MediaPackageClientError
-from moto.mediapackage.models import OriginEndpoint, mediapackage_backends
 from moto.s3.exceptions import MissingBucket
 from moto.s3.models import s3_backends
 
+from local_aws import harvest_rules as rules
 from local_aws import iso
 
 DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE = 100, 1000
-DASH_TIMELINE_TEMPLATES = ("NUMBER_WITH_TIMELINE", "TIME_WITH_TIMELINE")
-MAX_WINDOW = timedelta(hours=24)
-ID_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
-MEDIAPACKAGE_PRINCIPAL = "mediapackage.amazonaws.com"
-TRUST_POLICY = {
-    "Version": "2012-10-17",
-    "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": MEDIAPACKAGE_PRINCIPAL}, "Action": "sts:AssumeRole"}
-    ],
-}
-"""A trust policy that lets MediaPackage assume a role (for local destination roles)."""
 IN_PROGRESS, SUCCEEDED, FAILED = "IN_PROGRESS", "SUCCEEDED", "FAILED"
-
-
-class UnprocessableEntity(ServiceException):
-    code = "UnprocessableEntityException"
 
 
 class NotFound(ServiceException):
@@ -140,19 +123,19 @@ class HarvestJobStore:
 
     def create(self, account: str, region: str, request: dict[str, Any]) -> dict[str, Any]:
         now = datetime.now(UTC)
-        job_id = _required(request, "Id")
-        if not ID_PATTERN.fullmatch(job_id):
-            raise UnprocessableEntity(f"Id {job_id!r}: only letters, digits, '_' and '-' are allowed")
-        endpoint = _origin_endpoint(account, region, _required(request, "OriginEndpointId"))
-        start, end = _parse_time(request, "StartTime"), _parse_time(request, "EndTime")
-        _check_window(start, end, now, int(endpoint.startover_window_seconds or 0))
+        job_id = rules.required(request, "Id")
+        if not rules.ID_PATTERN.fullmatch(job_id):
+            raise rules.UnprocessableEntity(f"Id {job_id!r}: only letters, digits, '_' and '-' are allowed")
+        endpoint = rules.origin_endpoint(account, region, rules.required(request, "OriginEndpointId"))
+        start, end = rules.parse_time(request, "StartTime"), rules.parse_time(request, "EndTime")
+        rules.check_window(start, end, now, int(endpoint.startover_window_seconds or 0))
         destination = request.get("S3Destination") or {}
-        _check_destination(account, region, destination)
+        rules.check_destination(account, region, destination)
         with self._lock:
             self._settle()
             jobs = self._records.setdefault((account, region), {})
             if job_id in jobs:
-                raise UnprocessableEntity(f"Id {job_id!r}: a harvest job with this Id already exists")
+                raise rules.UnprocessableEntity(f"Id {job_id!r}: a harvest job with this Id already exists")
             running = sum(1 for record in jobs.values() if record.job["Status"] == IN_PROGRESS)
             if running >= self.settings.max_concurrent_jobs:
                 self.quota_refusals += 1
@@ -247,12 +230,14 @@ class HarvestJobResponse(BaseResponse):
     def list_harvest_jobs(self) -> ActionResult:
         status = self._get_param("IncludeStatus")
         if status not in (None, IN_PROGRESS, SUCCEEDED, FAILED):
-            raise UnprocessableEntity(f"IncludeStatus {status!r}: expected IN_PROGRESS, SUCCEEDED or FAILED")
+            raise rules.UnprocessableEntity(
+                f"IncludeStatus {status!r}: expected IN_PROGRESS, SUCCEEDED or FAILED"
+            )
         jobs = STORE.list(self.current_account, self.region, self._get_param("IncludeChannelId"), status)
         limit = self._get_param("MaxResults")
         limit = DEFAULT_PAGE_SIZE if limit is None else limit
         if not 1 <= limit <= MAX_PAGE_SIZE:
-            raise UnprocessableEntity(f"MaxResults {limit}: expected 1 to {MAX_PAGE_SIZE}")
+            raise rules.UnprocessableEntity(f"MaxResults {limit}: expected 1 to {MAX_PAGE_SIZE}")
         start = _page_start(self._get_param("NextToken"))
         page: dict[str, Any] = {"HarvestJobs": jobs[start : start + limit]}
         if start + limit < len(jobs):
@@ -276,110 +261,8 @@ def _page_start(token: str | None) -> int:
     except (binascii.Error, ValueError, KeyError, TypeError):
         offset = None
     if not isinstance(offset, int) or offset < 0:
-        raise UnprocessableEntity(f"NextToken {token!r}: not a token this API returned")
+        raise rules.UnprocessableEntity(f"NextToken {token!r}: not a token this API returned")
     return offset
-
-
-def _required(request: dict[str, Any], name: str, label: str | None = None) -> str:
-    value = request.get(name)
-    if not isinstance(value, str) or not value:
-        raise UnprocessableEntity(f"{label or name} is required")
-    return value
-
-
-def _origin_endpoint(account: str, region: str, endpoint_id: str) -> OriginEndpoint:
-    try:
-        endpoint = mediapackage_backends[account][region].describe_origin_endpoint(endpoint_id)
-    except MediaPackageClientError:
-        raise UnprocessableEntity(f"OriginEndpointId {endpoint_id!r}: no such origin endpoint") from None
-    if endpoint.hls_package is None and endpoint.dash_package is None:
-        raise UnprocessableEntity(
-            f"OriginEndpointId {endpoint_id!r}: only HLS and DASH endpoints can be harvested"
-        )
-    template = (endpoint.dash_package or {}).get("segmentTemplateFormat", DASH_TIMELINE_TEMPLATES[0])
-    if endpoint.hls_package is None and template not in DASH_TIMELINE_TEMPLATES:
-        raise UnprocessableEntity(
-            f"OriginEndpointId {endpoint_id!r}: a DASH endpoint needs a timeline segment template, "
-            f"not {template}"
-        )
-    if not endpoint.startover_window_seconds:
-        raise UnprocessableEntity(
-            f"OriginEndpointId {endpoint_id!r}: startover is not enabled on the endpoint"
-        )
-    return endpoint
-
-
-def _parse_time(request: dict[str, Any], name: str) -> datetime:
-    text = _required(request, name)
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise UnprocessableEntity(f"{name} {text!r}: expected an ISO-8601 time") from None
-    if parsed.tzinfo is None:
-        raise UnprocessableEntity(f"{name} {text!r}: the time needs a time zone")
-    return parsed
-
-
-def _check_window(start: datetime, end: datetime, now: datetime, startover_seconds: int) -> None:
-    if end <= start:
-        raise UnprocessableEntity("EndTime must be after StartTime")
-    if end - start > MAX_WINDOW:
-        raise UnprocessableEntity("The harvest window (EndTime - StartTime) must be at most 24 hours")
-    if end > now:
-        raise UnprocessableEntity("EndTime must be in the past")
-    if start < now - timedelta(seconds=startover_seconds):
-        raise UnprocessableEntity("StartTime must be inside the origin endpoint's startover window")
-
-
-def _check_destination(account: str, region: str, destination: dict[str, Any]) -> None:
-    for name in ("BucketName", "ManifestKey", "RoleArn"):
-        _required(destination, name, f"S3Destination.{name}")
-    bucket = s3_backends[account]["aws"].buckets.get(destination["BucketName"])
-    if bucket is None:
-        raise UnprocessableEntity(f"S3Destination.BucketName {destination['BucketName']!r}: no such bucket")
-    if bucket.region_name != region:
-        raise UnprocessableEntity(
-            f"S3Destination.BucketName {destination['BucketName']!r}: the bucket is in {bucket.region_name}, "
-            f"not {region}"
-        )
-    role_arn = destination["RoleArn"]
-    role = next((role for role in iam_backends[account]["aws"].roles.values() if role.arn == role_arn), None)
-    if role is None:
-        raise UnprocessableEntity(f"S3Destination.RoleArn {role_arn!r}: no such role")
-    if not _trusts_mediapackage(role.assume_role_policy_document):
-        raise UnprocessableEntity(
-            f"S3Destination.RoleArn {role_arn!r}: the role does not trust {MEDIAPACKAGE_PRINCIPAL}"
-        )
-
-
-def _trusts_mediapackage(document: str) -> bool:
-    """Whether a trust policy lets mediapackage.amazonaws.com assume the role (``"*"`` or
-    ``{"AWS": "*"}`` lets everyone)."""
-    try:
-        statements = json.loads(document).get("Statement", [])
-    except (ValueError, AttributeError):
-        return False
-    for statement in _listed(statements):
-        if not isinstance(statement, dict) or statement.get("Effect") != "Allow":
-            continue
-        principal = statement.get("Principal")
-        if isinstance(principal, dict):
-            everyone = "*" in _listed(principal.get("AWS"))
-            services = _listed(principal.get("Service"))
-        else:
-            everyone, services = principal == "*", []
-        if {"sts:AssumeRole", "sts:*", "*"} & set(_listed(statement.get("Action"))) and (
-            everyone or MEDIAPACKAGE_PRINCIPAL in services
-        ):
-            return True
-    return False
-
-
-def _listed(value: Any) -> list[Any]:
-    """A policy element that may be one value or a list, as a list."""
-    if value is None:
-        return []
-    return value if isinstance(value, list) else [value]
 
 
 def _write_manifest(record: HarvestJobRecord) -> None:

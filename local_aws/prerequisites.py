@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from local_aws import harvest_jobs, iso
+from local_aws import harvest_rules, iso
 from local_aws.server import LocalAws
 
 if TYPE_CHECKING:
@@ -70,7 +70,7 @@ def create_bucket(aws: LocalAws, name: str) -> str:
 
 
 def create_role(
-    aws: LocalAws, name: str, trust: Mapping[str, Any] = harvest_jobs.TRUST_POLICY
+    aws: LocalAws, name: str, trust: Mapping[str, Any] = harvest_rules.TRUST_POLICY
 ) -> dict[str, Any]:
     """A role (by default one that MediaPackage may assume); IAM's description of it."""
     role: dict[str, Any] = aws.client("iam").create_role(
