@@ -7,20 +7,18 @@ the handler is found per stack in Python, and attributes are built when first re
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import cast
+from datetime import datetime
 
 import cdk_mediapackage_harvest_contract as contract
 import cdk_mediapackage_harvest_rules as rules
 from aws_cdk import Annotations, CfnResource, Duration, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
-from constructs import Construct, IDependable
+from constructs import Construct
 
-from cdk_mediapackage_harvest._acknowledgments import acknowledge_wildcard_resources
-from cdk_mediapackage_harvest._provider import MEDIAPACKAGE_PRINCIPAL, HarvestJobProvider
-from cdk_mediapackage_harvest._synth import ObjectCache, is_unresolved
+from cdk_mediapackage_harvest._destination_role import created_role
+from cdk_mediapackage_harvest._props import CheckedProps
+from cdk_mediapackage_harvest._provider import HarvestJobProvider
 
 #: Public contract: the CloudFormation type of the custom resource.
 RESOURCE_TYPE = contract.RESOURCE_TYPE
@@ -111,7 +109,7 @@ class HarvestJob(Construct):
         """
         super().__init__(scope, id)
         try:
-            checked = _Checked.of(
+            checked = CheckedProps.of(
                 origin_endpoint_id=origin_endpoint_id,
                 start_time=start_time,
                 end_time=end_time,
@@ -129,7 +127,7 @@ class HarvestJob(Construct):
             Annotations.of(self).add_warning_v2(warning_id, warning)
 
         if destination_role is None:
-            created = _created_role(destination_bucket)
+            created = created_role(destination_bucket)
             role, role_arn, dependable = created.role, created.role_arn, created.policy
         else:
             role, role_arn, dependable = destination_role, checked.role_arn, destination_role
@@ -228,193 +226,3 @@ class HarvestJob(Construct):
         token that resolves to an ``Fn::Join`` of them.
         """
         return self._manifest_uri
-
-
-@dataclass(frozen=True)
-class _Checked:
-    """The props as the resource needs them, once every concrete value has passed the rules."""
-
-    start_time: str
-    end_time: str
-    bucket_name: str
-    #: The given role's ARN; empty when a role is to be created.
-    role_arn: str
-    #: Seconds, when waiting; else None.
-    completion_timeout: int | None
-    #: (id, message) of each warning for the construct.
-    warnings: tuple[tuple[str, str], ...]
-
-    @classmethod
-    def of(
-        cls,
-        *,
-        origin_endpoint_id: str,
-        start_time: str | datetime,
-        end_time: str | datetime,
-        destination_bucket: s3.IBucket,
-        manifest_key: str,
-        destination_role: iam.IRole | None,
-        harvest_job_id: str | None,
-        wait_for_completion: bool,
-        completion_timeout: Duration | None,
-    ) -> _Checked:
-        """Check every concrete prop (tokens pass through); errors name the prop, the value and
-        what is expected."""
-        timeout = _completion_timeout_seconds(wait_for_completion, completion_timeout)
-        start = _checked_time("start_time", start_time)
-        end = _checked_time("end_time", end_time)
-        warnings: list[tuple[str, str]] = []
-        if isinstance(start, datetime) and isinstance(end, datetime):
-            rules.check_window(start, end, start_name="start_time", end_name="end_time")
-        if isinstance(end, datetime) and end > datetime.now(UTC):
-            warnings.append(
-                (
-                    "cdk-mediapackage-harvest:endTimeInFuture",
-                    f"end_time {rules.format_time(end)} is still in the future: deploy after it has "
-                    "passed, or the harvest job fails (MediaPackage harvests only past content)",
-                )
-            )
-        if not is_unresolved(origin_endpoint_id):
-            rules.check_identifier("origin_endpoint_id", origin_endpoint_id, max_length=None)
-        if not is_unresolved(manifest_key):
-            rules.check_manifest_key("manifest_key", manifest_key)
-            warning = rules.manifest_key_warning("manifest_key", manifest_key)
-            if warning:
-                warnings.append(("cdk-mediapackage-harvest:manifestKeyExtension", warning))
-        if harvest_job_id is not None and not is_unresolved(harvest_job_id):
-            rules.check_identifier("harvest_job_id", harvest_job_id)
-        _check_reference(
-            "destination_bucket",
-            destination_bucket,
-            ("bucket_name", "arn_for_objects"),
-            "an s3.IBucket, e.g. s3.Bucket.from_bucket_name(self, 'Clips', 'my-bucket')",
-        )
-        bucket_name = _bucket_name(destination_bucket)
-        if not is_unresolved(bucket_name):
-            rules.check_bucket_name("destination_bucket", bucket_name)
-        role_arn = ""
-        if destination_role is not None:
-            _check_reference(
-                "destination_role",
-                destination_role,
-                ("role_arn", "grant_pass_role"),
-                "an iam.IRole, e.g. iam.Role.from_role_arn(self, 'HarvestRole', role_arn)",
-            )
-            role_arn = _role_arn(destination_role)
-            if not is_unresolved(role_arn):
-                rules.check_role_arn("destination_role", role_arn)
-        return cls(
-            start_time=rules.format_time(start) if isinstance(start, datetime) else start,
-            end_time=rules.format_time(end) if isinstance(end, datetime) else end,
-            bucket_name=bucket_name,
-            role_arn=role_arn,
-            completion_timeout=timeout,
-            warnings=tuple(warnings),
-        )
-
-
-def _minutes(seconds: int) -> str:
-    minutes = seconds // 60
-    return f"{minutes} minute{'s' if minutes != 1 else ''}" if minutes < 60 else f"{minutes // 60} hour"
-
-
-def _completion_timeout_seconds(wait_for_completion: bool, completion_timeout: Duration | None) -> int | None:
-    """The checked completion timeout in seconds when waiting, else None."""
-    if not isinstance(wait_for_completion, bool):
-        raise TypeError(f"wait_for_completion: {wait_for_completion!r}; expected True or False")
-    if completion_timeout is None:
-        return contract.DEFAULT_COMPLETION_TIMEOUT_SECONDS if wait_for_completion else None
-    if not isinstance(completion_timeout, Duration):
-        raise TypeError(
-            f"completion_timeout: {completion_timeout!r}; expected a Duration, e.g. Duration.minutes(30)"
-        )
-    if completion_timeout.is_unresolved():
-        raise ValueError(
-            "completion_timeout: a token; expected a concrete Duration, e.g. Duration.minutes(30)"
-        )
-    if not wait_for_completion:
-        raise ValueError(
-            f"completion_timeout: {completion_timeout.to_human_string()} is set, but wait_for_completion "
-            "is False; expected no completion_timeout, or wait_for_completion=True"
-        )
-    milliseconds = completion_timeout.to_milliseconds()
-    seconds = milliseconds / 1000
-    shortest, longest = contract.MIN_COMPLETION_TIMEOUT_SECONDS, contract.MAX_COMPLETION_TIMEOUT_SECONDS
-    if not (shortest <= seconds <= longest) or not seconds.is_integer():
-        raise ValueError(
-            f"completion_timeout: {completion_timeout.to_human_string()} ({milliseconds:.0f} ms); "
-            f"expected whole seconds from {_minutes(shortest)} to {_minutes(longest)} (CloudFormation "
-            f"waits at most {_minutes(contract.MAX_SERVICE_TIMEOUT_SECONDS)}, "
-            f"{_minutes(contract.SERVICE_TIMEOUT_MARGIN_SECONDS)} of which are kept for polling and "
-            "answering)"
-        )
-    return int(seconds)
-
-
-def _checked_time(name: str, value: str | datetime) -> str | datetime:
-    """A concrete time parsed (aware, UTC); a token passed through for the handler to check."""
-    if isinstance(value, str) and is_unresolved(value):
-        return value
-    return rules.parse_time(name, value)
-
-
-def _check_reference(name: str, value: object, attributes: tuple[str, ...], expected: str) -> None:
-    """An object reference where an ARN or a name is easy to pass by mistake (jsii interfaces are
-    not runtime-checkable protocols, so the check is on what the construct uses).
-
-    Looked up on the class first: on the object, a property would be read, a call into the CDK.
-    """
-    if all(hasattr(type(value), attribute) for attribute in attributes):
-        return
-    if not all(hasattr(value, attribute) for attribute in attributes):
-        raise TypeError(f"{name}: {value!r} is a {type(value).__name__}; expected {expected}")
-
-
-#: A bucket's name and a role's ARN never change: read once per object, however many jobs use it.
-_bucket_name: ObjectCache[s3.IBucket, str] = ObjectCache(lambda bucket: bucket.bucket_name)
-_role_arn: ObjectCache[iam.IRole, str] = ObjectCache(lambda role: role.role_arn)
-
-
-@dataclass(frozen=True)
-class _CreatedRole:
-    role: iam.IRole
-    role_arn: str
-    #: What a job waits for before MediaPackage writes: the role's policy (its S3 and KMS permissions).
-    policy: IDependable
-
-
-def _create_role(bucket: s3.IBucket) -> _CreatedRole:
-    """The bucket's harvest role: created with the first job that writes to it, then shared."""
-    existing = bucket.node.try_find_child(DESTINATION_ROLE_ID)
-    if isinstance(existing, iam.Role):
-        # Made before this process cached it (e.g. by another copy of this module).
-        return _CreatedRole(existing, existing.role_arn, existing)
-    # A child of the bucket: one role per bucket, found again by id. IBucket is always a
-    # Construct at run time; its interface type does not say so.
-    role = iam.Role(
-        cast(Construct, bucket),
-        DESTINATION_ROLE_ID,
-        assumed_by=iam.ServicePrincipal(MEDIAPACKAGE_PRINCIPAL),
-        description="Lets AWS Elemental MediaPackage write harvested clips to this bucket",
-    )
-    put = iam.PolicyStatement(actions=["s3:PutObject"], resources=[bucket.arn_for_objects("*")])
-    added = role.add_to_principal_policy(put)
-    acknowledge_wildcard_resources(
-        role,
-        put.resources,
-        "MediaPackage writes each job's manifest, child playlists and segments under keys it names "
-        "beside the job's manifest_key, and every job writing to this bucket shares this role",
-    )
-    role.add_to_principal_policy(
-        iam.PolicyStatement(actions=["s3:GetBucketLocation", "s3:ListBucket"], resources=[bucket.bucket_arn])
-    )
-    if bucket.encryption_key is not None:
-        # SSE-KMS: writing an object needs a data key; multipart uploads also decrypt it.
-        bucket.encryption_key.grant(role, "kms:GenerateDataKey", "kms:Decrypt")
-    # The role's default policy holds all of the above; the role itself is named by the job's RoleArn.
-    policy = added.policy_dependable
-    return _CreatedRole(role, role.role_arn, policy if policy is not None else role)
-
-
-#: Each bucket's created role, kept with the bucket.
-_created_role: ObjectCache[s3.IBucket, _CreatedRole] = ObjectCache(_create_role)
