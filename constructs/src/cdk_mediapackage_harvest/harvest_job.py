@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime
 
 import cdk_mediapackage_harvest_contract as contract
-import cdk_mediapackage_harvest_rules as rules
 from aws_cdk import Annotations, CfnResource, Duration, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
@@ -29,7 +28,7 @@ PROVIDER_ID = contract.PROVIDER_ID
 
 _P = contract.Property
 #: The errors a prop's check raises; they are raised again with the construct's path in front.
-_PROP_ERRORS = (TypeError, ValueError, rules.HarvestRuleError)
+_PROP_ERRORS = (TypeError, ValueError)  # HarvestRuleError is a ValueError
 
 
 class HarvestJob(Construct):
