@@ -62,6 +62,76 @@ class Data:
     KEYS: Final = (ARN, ID, STATUS, CHANNEL_ID, CREATED_AT, START_TIME, END_TIME)
 
 
+#: The CloudFormation type of a MediaPackage v2 harvest job's custom resource (served by the same
+#: function as v1's).
+RESOURCE_TYPE_V2: Final = "Custom::MediaPackageV2HarvestJob"
+
+
+class PropertyV2:
+    """A v2 harvest job's property keys: the names of the API's members where it has them.
+
+    The manifest names arrive as lists of strings, ``Tags`` as an object of strings, the rest as
+    strings. ``StartTime``, ``EndTime``, ``WaitForCompletion`` and ``CompletionTimeout`` mean what
+    they mean for v1 (:class:`Property`).
+    """
+
+    CHANNEL_GROUP_NAME: Final = "ChannelGroupName"
+    CHANNEL_NAME: Final = "ChannelName"
+    ORIGIN_ENDPOINT_NAME: Final = "OriginEndpointName"
+    START_TIME: Final = Property.START_TIME
+    END_TIME: Final = Property.END_TIME
+    S3_DESTINATION: Final = "S3Destination"
+    BUCKET_NAME: Final = "BucketName"
+    DESTINATION_PATH: Final = "DestinationPath"
+    HLS_MANIFEST_NAMES: Final = "HlsManifestNames"
+    DASH_MANIFEST_NAMES: Final = "DashManifestNames"
+    LOW_LATENCY_HLS_MANIFEST_NAMES: Final = "LowLatencyHlsManifestNames"
+    HARVEST_JOB_NAME: Final = "HarvestJobName"
+    DESCRIPTION: Final = "Description"
+    TAGS: Final = "Tags"
+    WAIT_FOR_COMPLETION: Final = Property.WAIT_FOR_COMPLETION
+    COMPLETION_TIMEOUT: Final = Property.COMPLETION_TIMEOUT
+    SERVICE_TOKEN: Final = Property.SERVICE_TOKEN
+    SERVICE_TIMEOUT: Final = Property.SERVICE_TIMEOUT
+
+    DESTINATION_KEYS: Final = (BUCKET_NAME, DESTINATION_PATH)
+    MANIFEST_KEYS: Final = (HLS_MANIFEST_NAMES, DASH_MANIFEST_NAMES, LOW_LATENCY_HLS_MANIFEST_NAMES)
+    CLOUDFORMATION_KEYS: Final = Property.CLOUDFORMATION_KEYS
+    WAIT_KEYS: Final = Property.WAIT_KEYS
+    HARVEST_KEYS: Final = frozenset(
+        {
+            CHANNEL_GROUP_NAME,
+            CHANNEL_NAME,
+            ORIGIN_ENDPOINT_NAME,
+            START_TIME,
+            END_TIME,
+            S3_DESTINATION,
+            *MANIFEST_KEYS,
+            HARVEST_JOB_NAME,
+            DESCRIPTION,
+            TAGS,
+        }
+    )
+    KEYS: Final = CLOUDFORMATION_KEYS | WAIT_KEYS | HARVEST_KEYS
+
+
+class DataV2:
+    """A v2 harvest job's attributes (``Fn::GetAtt``), as the handler answers them."""
+
+    ARN: Final = "Arn"
+    HARVEST_JOB_NAME: Final = "HarvestJobName"
+    STATUS: Final = "Status"
+    CREATED_AT: Final = "CreatedAt"
+    START_TIME: Final = "StartTime"
+    END_TIME: Final = "EndTime"
+
+    KEYS: Final = (ARN, HARVEST_JOB_NAME, STATUS, CREATED_AT, START_TIME, END_TIME)
+
+
+#: The service principal MediaPackage v2 writes harvested content to S3 as (a bucket-policy grant).
+V2_SERVICE_PRINCIPAL: Final = "mediapackagev2.amazonaws.com"
+
+
 class Environment:
     """The handler function's environment variables (the construct sets them, the handler reads them)."""
 

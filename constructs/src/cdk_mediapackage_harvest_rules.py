@@ -186,3 +186,106 @@ def generated_harvest_job_id(stack_id: str, logical_id: str, request_id: str) ->
     # At most 24 + 1 + 26 + 1 + 12 = 64 characters, all of them valid in an Id.
     parts = [_ID_INVALID.sub("", stack_name)[:24], _ID_INVALID.sub("", logical_id)[:26], digest]
     return "-".join(part for part in parts if part)
+
+
+# --- MediaPackage v2 (``mediapackagev2`` 2022-12-25): the limits of botocore's service model. ---
+
+#: Channel group, channel, origin endpoint, manifest and harvest job names: 1 to 256 of [A-Za-z0-9_-].
+MAX_V2_NAME_LENGTH = 256
+#: ``DestinationPath``: 1 to 1024 characters, no whitespace.
+MAX_DESTINATION_PATH_LENGTH = 1024
+#: ``Description``: at most 1024 characters.
+MAX_DESCRIPTION_LENGTH = 1024
+#: AWS tags: at most 50 per resource, keys of 1 to 128 and values of at most 256 characters, of
+#: letters, digits, spaces and ``_ . : / = + - @``; keys starting with ``aws:`` are AWS's own.
+MAX_TAGS = 50
+MAX_TAG_KEY_LENGTH = 128
+MAX_TAG_VALUE_LENGTH = 256
+_WHITESPACE = re.compile(r"\s")
+_TAG_TEXT = re.compile(r"[\w\s.:/=+\-@]*")
+
+
+def check_name(name: str, value: object) -> str:
+    """A MediaPackage v2 resource name: 1 to 256 letters, digits, ``_`` and ``-``."""
+    return check_identifier(name, value, max_length=MAX_V2_NAME_LENGTH)
+
+
+def check_manifest_names(name: str, values: object) -> tuple[str, ...]:
+    """A list of v2 manifest names (possibly empty), each a name, none twice."""
+    if isinstance(values, str) or not isinstance(values, list | tuple):
+        raise HarvestRuleError(
+            f"{name}: {_show(values)} is a {type(values).__name__}; expected a list of manifest names"
+        )
+    names = tuple(check_name(f"{name}[{index}]", value) for index, value in enumerate(values))
+    repeated = sorted({value for value in names if names.count(value) > 1})
+    if repeated:
+        raise HarvestRuleError(f"{name}: {_show(repeated)} appear more than once; expected each name once")
+    return names
+
+
+def check_some_manifest(names: dict[str, tuple[str, ...]]) -> None:
+    """At least one manifest in total, across the kinds named by the keys of ``names``."""
+    if not any(names.values()):
+        raise HarvestRuleError(
+            f"{', '.join(names)}: all empty; expected at least one manifest name of the origin endpoint "
+            "to harvest, e.g. ['index']"
+        )
+
+
+def check_destination_path(name: str, value: object) -> str:
+    """A v2 ``DestinationPath``: 1 to 1024 characters, no whitespace."""
+    if not isinstance(value, str):
+        raise HarvestRuleError(f"{name}: {_show(value)} is a {type(value).__name__}; expected a string")
+    if not value:
+        raise HarvestRuleError(
+            f"{name}: is empty; expected the S3 prefix to harvest into, e.g. 'clips/final/'"
+        )
+    if len(value) > MAX_DESTINATION_PATH_LENGTH:
+        raise HarvestRuleError(
+            f"{name}: {_show(value)} has {len(value)} characters; "
+            f"expected at most {MAX_DESTINATION_PATH_LENGTH}"
+        )
+    if _WHITESPACE.search(value):
+        raise HarvestRuleError(
+            f"{name}: {_show(value)} contains whitespace; expected none, e.g. 'clips/final/'"
+        )
+    return value
+
+
+def check_description(name: str, value: object) -> str:
+    """A v2 ``Description``: a string of at most 1024 characters."""
+    if not isinstance(value, str):
+        raise HarvestRuleError(f"{name}: {_show(value)} is a {type(value).__name__}; expected a string")
+    if len(value) > MAX_DESCRIPTION_LENGTH:
+        raise HarvestRuleError(
+            f"{name}: {_show(value)} has {len(value)} characters; expected at most {MAX_DESCRIPTION_LENGTH}"
+        )
+    return value
+
+
+def check_tags(name: str, value: object) -> dict[str, str]:
+    """AWS resource tags: a mapping of at most 50 string keys (1 to 128, not ``aws:``) to string values
+    (at most 256), of letters, digits, spaces and ``_ . : / = + - @``."""
+    if not isinstance(value, dict):
+        raise HarvestRuleError(
+            f"{name}: {_show(value)} is a {type(value).__name__}; expected a mapping of tag keys to values"
+        )
+    if len(value) > MAX_TAGS:
+        raise HarvestRuleError(f"{name}: has {len(value)} tags; expected at most {MAX_TAGS}")
+    for key, text in value.items():
+        for what, item, lowest, highest in (
+            ("key", key, 1, MAX_TAG_KEY_LENGTH),
+            (f"value of {_show(key)}", text, 0, MAX_TAG_VALUE_LENGTH),
+        ):
+            if not isinstance(item, str):
+                raise HarvestRuleError(
+                    f"{name}: tag {what} {_show(item)} is a {type(item).__name__}; expected a string"
+                )
+            if not lowest <= len(item) <= highest or not _TAG_TEXT.fullmatch(item):
+                raise HarvestRuleError(
+                    f"{name}: tag {what} {_show(item)} is not a valid tag {what.split()[0]}; expected "
+                    f"{lowest} to {highest} letters, digits, spaces and '_ . : / = + - @'"
+                )
+        if key.lower().startswith("aws:"):
+            raise HarvestRuleError(f"{name}: tag key {_show(key)} starts with 'aws:', which AWS reserves")
+    return dict(value)
