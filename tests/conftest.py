@@ -32,7 +32,7 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
-from support import LocalSetup, Stack
+from support import LocalSetup, LocalSetupV2, Stack
 
 from app import build
 from local_aws import cloudformation, prerequisites
@@ -57,6 +57,16 @@ def aws(local_aws_server: LocalAws) -> LocalAws:
 def setup(aws: LocalAws) -> LocalSetup:
     """A channel, an HLS origin endpoint with a 24 h startover window, a bucket and a trusted role."""
     return prerequisites.create(aws)
+
+
+@pytest.fixture
+def setup_v2(aws: LocalAws) -> LocalSetupV2:
+    """For MediaPackage v2: a channel group, a channel, a TS origin endpoint with an HLS manifest and a 24 h
+    startover window, and a bucket whose policy lets MediaPackage v2 write for that endpoint; jobs that
+    queue for 0.05 s and run for 0.1 s."""
+    aws.harvest_v2.queue_delay = 0.05
+    aws.harvest_v2.completion_delay = 0.1
+    return prerequisites.create_v2(aws)
 
 
 @pytest.fixture(scope="session")
