@@ -18,11 +18,10 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from botocore.retries.standard import ExponentialBackoff
 from support import ACCOUNT_ID, LocalSetupV2, harvest_job_v2, v2_request, wait_until_done_v2
 
-from local_aws import harvest_jobs_v2, prerequisites
-from local_aws.server import CREDENTIALS, Faults, LocalAws
+from local_aws import prerequisites
+from local_aws.server import CREDENTIALS, LocalAws
 
 MEMBERS = {
     "ChannelGroupName",
@@ -61,7 +60,7 @@ def unvalidated(aws: LocalAws) -> Any:
 def rejected(call: Callable[[], object], code: str, status: int, *names: str) -> dict[str, Any]:
     with pytest.raises(ClientError) as caught:
         call()
-    response = caught.value.response
+    response: dict[str, Any] = dict(caught.value.response)
     assert (response["Error"]["Code"], response["ResponseMetadata"]["HTTPStatusCode"]) == (code, status), (
         response
     )
