@@ -163,7 +163,7 @@ class HarvestJobV2Store:
         endpoint = ENDPOINTS.get(account, region, group, channel_name, endpoint_name)
         token = request.pop("ClientToken", None)
         fingerprint = json.dumps(request, sort_keys=True, default=str)
-        with self._lock:
+        with self._lock:  # held throughout: concurrent requests with one ClientToken make one job
             self._settle()
             if token is not None and (account, region, token) in self._tokens:
                 seen, key = self._tokens[(account, region, token)]
@@ -173,14 +173,14 @@ class HarvestJobV2Store:
                         "IDEMPOTENT_PARAMETER_MISMATCH",
                     )
                 return dict(self._records[(account, region)][key].job)
-        name = request.get("HarvestJobName")
-        name = check_name(name, "HarvestJobName") if name is not None else f"harvest-{secrets.token_hex(8)}"
-        harvested = rules.manifests(request, endpoint)
-        start, end = rules.schedule(request, endpoint, now)
-        destination = rules.destination(account, region, request)
-        description, tags = rules.description(request), rules.tags(request)
-        with self._lock:
-            self._settle()
+            name = request.get("HarvestJobName")
+            name = (
+                check_name(name, "HarvestJobName") if name is not None else f"harvest-{secrets.token_hex(8)}"
+            )
+            harvested = rules.manifests(request, endpoint)
+            start, end = rules.schedule(request, endpoint, now)
+            destination = rules.destination(account, region, request)
+            description, tags = rules.description(request), rules.tags(request)
             jobs = self._records.setdefault((account, region), {})
             key = (group, channel_name, name)
             if key in jobs:

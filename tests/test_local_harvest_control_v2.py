@@ -6,6 +6,7 @@ for ``mediapackagev2``, and the checked settings."""
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -144,6 +145,26 @@ def test_same_client_token_and_request_is_the_same_job(aws: LocalAws, setup_v2: 
     other = client.create_harvest_job(**v2_request(setup_v2, None, ClientToken="request-2"))
     assert other["HarvestJobName"] != first["HarvestJobName"]
     assert len(listed(client)) == 2
+
+
+def test_one_client_token_sent_at_once_makes_one_job(aws: LocalAws, setup_v2: LocalSetupV2) -> None:
+    request = v2_request(setup_v2, None, ClientToken="delivered-thrice")
+    barrier = threading.Barrier(3)
+    answers: list[str] = []
+
+    def send() -> None:
+        client = aws.mediapackagev2()
+        barrier.wait()
+        answers.append(client.create_harvest_job(**request)["HarvestJobName"])
+
+    threads = [threading.Thread(target=send) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(answers) == 3
+    assert len(set(answers)) == 1
+    assert listed(aws.mediapackagev2()) == answers[:1]
 
 
 def test_same_client_token_with_another_request_is_a_conflict(aws: LocalAws, setup_v2: LocalSetupV2) -> None:
