@@ -20,7 +20,12 @@ os.environ.update(
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
     }
 )
-for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL_MEDIAPACKAGE"):
+for name in (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ENDPOINT_URL_MEDIAPACKAGE",
+    "AWS_ENDPOINT_URL_MEDIAPACKAGEV2",
+):
     os.environ.pop(name, None)
 
 
