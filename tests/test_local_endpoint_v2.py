@@ -10,6 +10,7 @@ import json
 import re
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -122,10 +123,8 @@ def test_create_answers_every_modelled_member_in_rest_json(aws: LocalAws, setup_
     assert isinstance(wire["CreatedAt"], int | float), "timestamps are epoch seconds"
     assert isinstance(wire["ScheduleConfiguration"]["StartTime"], int | float)
     got = harvest_job_v2(client, setup_v2, "clip-1")
-    assert {m: got[m] for m in MEMBERS if m != "Status"} == {m: job[m] for m in MEMBERS if m != "Status"} | {
-        "ETag": got["ETag"],
-        "ModifiedAt": got["ModifiedAt"],
-    }
+    stable = MEMBERS - {"Status", "ETag", "ModifiedAt"}  # the job may have moved on since
+    assert {m: got[m] for m in stable} == {m: job[m] for m in stable}
 
 
 def test_job_is_queued_then_in_progress_then_completed_writing_its_files(
@@ -161,7 +160,7 @@ def test_job_is_queued_then_in_progress_then_completed_writing_its_files(
 
 def test_every_harvested_manifest_is_written(aws: LocalAws, setup_v2: LocalSetupV2) -> None:
     client = aws.mediapackagev2()
-    client.create_origin_endpoint(
+    cmaf = client.create_origin_endpoint(
         ChannelGroupName="live",
         ChannelName="main",
         OriginEndpointName="cmaf",
@@ -176,11 +175,11 @@ def test_every_harvested_manifest_is_written(aws: LocalAws, setup_v2: LocalSetup
         "LowLatencyHlsManifests": [{"ManifestName": "llhls"}],
         "DashManifests": [{"ManifestName": "dash"}],
     }
-    prerequisites.allow_harvest_v2(aws, setup_v2.bucket, [f"{setup_v2.origin_endpoint_arn[:-3]}cmaf"])
+    prerequisites.allow_harvest_v2(aws, setup_v2.bucket, [cmaf["Arn"]])
     request = v2_request(setup_v2, OriginEndpointName="cmaf", HarvestedManifests=manifests)
     request["Destination"]["S3Destination"]["DestinationPath"] = "no-slash"
     client.create_harvest_job(**request)
-    job = wait_until_done_v2(client, _on(setup_v2, "cmaf"), "clip-1")
+    job = wait_until_done_v2(client, replace(setup_v2, origin_endpoint_name="cmaf"), "clip-1")
     assert job["Status"] == "COMPLETED", job.get("ErrorMessage")
     expected = {"hls.m3u8", "hls_1.m3u8", "llhls.m3u8", "llhls_1.m3u8", "dash.mpd"}
     assert s3_keys(aws, setup_v2.bucket) == {f"no-slash/{name}" for name in expected}
@@ -188,12 +187,6 @@ def test_every_harvested_manifest_is_written(aws: LocalAws, setup_v2: LocalSetup
     assert 'type="static"' in mpd
     assert "segment_$Number$.mp4" in mpd
     assert "segment_1.mp4" in s3_text(aws, setup_v2.bucket, "no-slash/hls_1.m3u8")
-
-
-def _on(setup: LocalSetupV2, endpoint: str) -> LocalSetupV2:
-    return LocalSetupV2(
-        setup.channel_group_name, setup.channel_name, endpoint, "", setup.manifest_name, setup.bucket
-    )
 
 
 BROKEN: dict[str, tuple[Callable[[LocalSetupV2], dict[str, Any]], str, tuple[str, ...]]] = {
