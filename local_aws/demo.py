@@ -35,9 +35,13 @@ MAX_TICKS = 10
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        epilog="Your own app: synthesize it (cdk synth -o DIR), then pass --cdk-out DIR --stack NAME. Its "
+        "harvest jobs, S3 buckets, IAM roles and the handler function are made locally; nothing else is.",
+    )
     parser.add_argument("--cdk-out", type=Path, default=Path("cdk.out"), help="the synthesized assembly")
-    parser.add_argument("--stack", default="HarvestStack")
+    parser.add_argument("--stack", default="HarvestStack", help="the stack (its name in the assembly)")
     parser.add_argument("--completion-delay", type=float, default=2.0, help="seconds the local job runs")
     args = parser.parse_args(argv)
     try:
@@ -67,7 +71,14 @@ def run(assembly: cloudformation.Assembly, aws: LocalAws, responses: cloudformat
     for logical_id, resource in harvests.items():
         properties = cloudformation.resolve(resource["Properties"], refs, attributes)
         _create_origin_endpoint(aws, properties["OriginEndpointId"])
-        properties.update(_recent_window(properties))
+        window = _recent_window(properties)
+        print(
+            f"  {logical_id}'s window {properties['StartTime']} to {properties['EndTime']} "
+            f"(from the template) replaced by {window['StartTime']} to {window['EndTime']}: as long "
+            "(at most 1 h), ended a minute ago, inside the local endpoint's 24 h startover window "
+            "(MediaPackage harvests only past content that its endpoint still holds)"
+        )
+        properties.update(window)
         environment = {**aws.environment(), "SSL_CERT_FILE": str(responses.cert_file)}
         function = assembly.function(logical_id, environment, max_timeout_ms=MAX_HANDLER_MS)
         if function.name not in functions:

@@ -6,8 +6,10 @@ lifecycle on the local AWS. Fixtures live in ``conftest.py``. It never imports t
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import cdk_mediapackage_harvest_rules as rules
@@ -35,6 +37,7 @@ __all__ = [
     "event",
     "expected_data",
     "failed_create_id",
+    "feature_flags",
     "function_arn",
     "iso",
     "jobs",
@@ -215,3 +218,11 @@ def expected_data(job: Mapping[str, Any], status: str) -> dict[str, str]:
         "StartTime": job["StartTime"],
         "EndTime": job["EndTime"],
     }
+
+
+def feature_flags() -> dict[str, Any]:
+    """The feature flags in ``cdk.json`` (those ``cdk init`` writes for the pinned aws-cdk-lib), which
+    users' apps made with ``cdk init`` have: the context keys starting with ``@``."""
+    cdk_json = Path(__file__).resolve().parents[1] / "cdk.json"
+    context: dict[str, Any] = json.loads(cdk_json.read_text())["context"]
+    return {key: value for key, value in context.items() if key.startswith("@")}
