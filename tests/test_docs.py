@@ -45,7 +45,7 @@ def first_column(text: str) -> list[str]:
 
 
 def props_of(construct: type) -> set[str]:
-    parameters = inspect.signature(construct.__init__).parameters.values()
+    parameters = inspect.signature(vars(construct)["__init__"]).parameters.values()
     return {parameter.name for parameter in parameters if parameter.kind is inspect.Parameter.KEYWORD_ONLY}
 
 
@@ -119,7 +119,7 @@ def example_stack() -> tuple[cdk.Stack, s3.Bucket]:
 def test_the_cdk_nag_table_lists_every_acknowledgment_the_library_makes() -> None:
     stack, bucket = example_stack()
     bucket_id = stack.get_logical_id(bucket.node.default_child)  # type: ignore[arg-type]
-    made = set()
+    made: set[tuple[str, str]] = set()
     for construct in stack.node.find_all():
         for entry in construct.node.metadata:
             if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
