@@ -65,20 +65,19 @@ def run(assembly: cloudformation.Assembly, aws: LocalAws, responses: cloudformat
     if not harvests:
         print(f"error: {assembly.stack} has no {RESOURCE_TYPE} resource")
         return 1
+    print(
+        "Each harvest window of the template is replaced by one as long (at most 1 h) that ended a minute "
+        "ago:\nMediaPackage harvests only past content that the endpoint's startover window still holds "
+        "(24 h here).\n"
+    )
     stack = cloudformation.stack_id(assembly.stack, aws.region)
     data: dict[str, dict[str, Any]] = {}
     functions: dict[str, Any] = {}
     for logical_id, resource in harvests.items():
         properties = cloudformation.resolve(resource["Properties"], refs, attributes)
         _create_origin_endpoint(aws, properties["OriginEndpointId"])
-        window = _recent_window(properties)
-        print(
-            f"  {logical_id}'s window {properties['StartTime']} to {properties['EndTime']} "
-            f"(from the template) replaced by {window['StartTime']} to {window['EndTime']}: as long "
-            "(at most 1 h), ended a minute ago, inside the local endpoint's 24 h startover window "
-            "(MediaPackage harvests only past content that its endpoint still holds)"
-        )
-        properties.update(window)
+        replaced = f"window {properties['StartTime']} to {properties['EndTime']} (from the template) replaced"
+        properties.update(_recent_window(properties))
         environment = {**aws.environment(), "SSL_CERT_FILE": str(responses.cert_file)}
         function = assembly.function(logical_id, environment, max_timeout_ms=MAX_HANDLER_MS)
         if function.name not in functions:
@@ -96,6 +95,7 @@ def run(assembly: cloudformation.Assembly, aws: LocalAws, responses: cloudformat
             f"Create {logical_id}: {properties['StartTime']} to {properties['EndTime']} "
             f"from {properties['OriginEndpointId']}"
         )
+        print(f"  {replaced} by {properties['StartTime']} to {properties['EndTime']}")
         started = time.monotonic()
         invocation = function.invoke(event, invocation_id=event["RequestId"])
         scheduler = eventbridge.Scheduler(aws, [function])
