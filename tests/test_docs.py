@@ -17,6 +17,7 @@ import pytest
 from aws_cdk import aws_s3 as s3
 from cdk_mediapackage_harvest import HarvestJob
 from constructs import Construct
+from mediapackage_harvest_handler import answering, jobs_v1
 from readme_renderer.markdown import render
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -98,6 +99,13 @@ def test_the_warnings_table_lists_every_warning_the_library_can_give() -> None:
     assert set(listed) == warning_ids_in_the_sources()
     assert len(listed) >= 3
     assert "Annotations.of(job).acknowledge_warning(" in section(README, "Synth-time warnings")
+
+
+def test_troubleshooting_quotes_the_reasons_the_handler_gives() -> None:
+    text = " ".join(section(README, "A harvest job FAILED").split())
+    assert f"`Harvest job <Id> failed. {jobs_v1.FAILED_JOB_HINT}`" in text
+    prefix = answering.timeout_reason({"RequestType": "Create"}, None).split(":")[0]
+    assert f"A Reason starting `{prefix}:`" in section(README, "The deployment times out")
 
 
 def example_stack() -> tuple[cdk.Stack, s3.Bucket]:
