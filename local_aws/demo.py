@@ -35,9 +35,13 @@ MAX_TICKS = 10
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0] if __doc__ else None,
+        epilog="Your own app: synthesize it (cdk synth -o DIR), then pass --cdk-out DIR --stack NAME. Its "
+        "harvest jobs, S3 buckets, IAM roles and the handler function are made locally; nothing else is.",
+    )
     parser.add_argument("--cdk-out", type=Path, default=Path("cdk.out"), help="the synthesized assembly")
-    parser.add_argument("--stack", default="HarvestStack")
+    parser.add_argument("--stack", default="HarvestStack", help="the stack (its name in the assembly)")
     parser.add_argument("--completion-delay", type=float, default=2.0, help="seconds the local job runs")
     args = parser.parse_args(argv)
     try:
@@ -61,12 +65,18 @@ def run(assembly: cloudformation.Assembly, aws: LocalAws, responses: cloudformat
     if not harvests:
         print(f"error: {assembly.stack} has no {RESOURCE_TYPE} resource")
         return 1
+    print(
+        "Each harvest window of the template is replaced by one as long (at most 1 h) that ended a minute "
+        "ago:\nMediaPackage harvests only past content that the endpoint's startover window still holds "
+        "(24 h here).\n"
+    )
     stack = cloudformation.stack_id(assembly.stack, aws.region)
     data: dict[str, dict[str, Any]] = {}
     functions: dict[str, Any] = {}
     for logical_id, resource in harvests.items():
         properties = cloudformation.resolve(resource["Properties"], refs, attributes)
         _create_origin_endpoint(aws, properties["OriginEndpointId"])
+        replaced = f"window {properties['StartTime']} to {properties['EndTime']} (from the template) replaced"
         properties.update(_recent_window(properties))
         environment = {**aws.environment(), "SSL_CERT_FILE": str(responses.cert_file)}
         function = assembly.function(logical_id, environment, max_timeout_ms=MAX_HANDLER_MS)
@@ -85,6 +95,7 @@ def run(assembly: cloudformation.Assembly, aws: LocalAws, responses: cloudformat
             f"Create {logical_id}: {properties['StartTime']} to {properties['EndTime']} "
             f"from {properties['OriginEndpointId']}"
         )
+        print(f"  {replaced} by {properties['StartTime']} to {properties['EndTime']}")
         started = time.monotonic()
         invocation = function.invoke(event, invocation_id=event["RequestId"])
         scheduler = eventbridge.Scheduler(aws, [function])

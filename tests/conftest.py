@@ -34,10 +34,11 @@ for name in (
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from support import LocalSetup, LocalSetupV2, Stack
+from support import LocalSetup, LocalSetupV2, Stack, feature_flags
 
 from app import build
 from local_aws import cloudformation, prerequisites
@@ -90,3 +91,10 @@ def stack(example_assembly: Path, aws: LocalAws, tmp_path: Path) -> Iterator[Sta
     """The example stack's harvest job on the local AWS, answering to a ResponseURL server of its own."""
     with cloudformation.ResponseServer(tmp_path) as responses:
         yield Stack(cloudformation.Assembly(example_assembly, "HarvestStack"), aws, responses)
+
+
+@pytest.fixture(scope="module", params=[False, True], ids=["no-flags", "cdk-init-flags"])
+def cdk_flags(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """No feature flags, then the ones ``cdk init`` writes (``cdk.json``): a module whose stacks take
+    their context from this runs once with each, as users' apps old and new synthesize it."""
+    return feature_flags() if request.param else {}

@@ -6,10 +6,12 @@ lifecycle on the local AWS. Fixtures live in ``conftest.py``. It never imports t
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import cdk_mediapackage_harvest_rules as rules
@@ -38,6 +40,7 @@ __all__ = [
     "event",
     "expected_data",
     "failed_create_id",
+    "feature_flags",
     "function_arn",
     "harvest_job_v2",
     "iso",
@@ -258,3 +261,11 @@ def expected_data(job: Mapping[str, Any], status: str) -> dict[str, str]:
         "StartTime": job["StartTime"],
         "EndTime": job["EndTime"],
     }
+
+
+def feature_flags() -> dict[str, Any]:
+    """The feature flags in ``cdk.json`` (those ``cdk init`` writes for the pinned aws-cdk-lib), which
+    users' apps made with ``cdk init`` have: the context keys starting with ``@``."""
+    cdk_json = Path(__file__).resolve().parents[1] / "cdk.json"
+    context: dict[str, Any] = json.loads(cdk_json.read_text())["context"]
+    return {key: value for key, value in context.items() if key.startswith("@")}

@@ -311,6 +311,8 @@ def test_cdk_synth_through_the_cli(tmp_path: Path) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+    # cdk.json carries the feature flags `cdk init` writes for the pinned aws-cdk-lib.
+    assert "feature flags are not configured" not in result.stdout + result.stderr
     template: dict[str, Any] = json.loads((outdir / "HarvestStack.template.json").read_text())
     resources = template["Resources"]
     custom = [logical_id for logical_id, r in resources.items() if r["Type"] == RESOURCE_TYPE]

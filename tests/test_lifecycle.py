@@ -355,6 +355,8 @@ def test_the_demo_prints_the_stack_outputs(example_assembly: Path) -> None:
     assert demo.returncode == 0, demo.stdout + demo.stderr
     out = demo.stdout
     assert "not a deployment" in out
+    assert "replaced by one as long (at most 1 h) that ended a minute ago" in out
+    assert "  window 2026-11-28T10:00:00Z to 2026-11-28T10:30:00Z (from the template) replaced by " in out
     arn = re.search(r"^HarvestStack\.HarvestJobArn = (\S+)$", out, re.MULTILINE)
     assert arn is not None, out
     assert re.fullmatch(rf"arn:aws:mediapackage:us-east-1:{ACCOUNT_ID}:harvest_jobs/HarvestStack-\S+", arn[1])

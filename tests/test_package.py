@@ -36,6 +36,7 @@ IN_THE_SDIST = {
     "hatch_build.py",
     "pyproject.toml",
     "README.md",
+    "docs/PACKAGE.md",
     "LICENSE",
     "CHANGELOG.md",
     "PKG-INFO",
@@ -193,6 +194,16 @@ def test_the_wheel_metadata(dist: tuple[Path, Path]) -> None:
     assert "Typing :: Typed" in classifiers
     assert "Framework :: AWS CDK :: 2" in classifiers
     assert "Programming Language :: Python :: 3.11" in classifiers
+
+
+def test_the_wheel_carries_the_package_page_and_the_project_urls(dist: tuple[Path, Path]) -> None:
+    """The long description is the page written for users (docs/PACKAGE.md), not the README, and the
+    metadata links the project (docs/PACKAGE.md's own links are checked in tests/test_docs.py)."""
+    metadata = wheel_metadata(dist[1])
+    assert str(metadata.get_payload()).strip() == (REPO_ROOT / "docs" / "PACKAGE.md").read_text().strip()
+    urls = dict(entry.split(", ", 1) for entry in metadata.get_all("Project-URL") or [])
+    assert set(urls) >= {"Homepage", "Source", "Documentation", "Issues", "Changelog"}
+    assert all(url.startswith("https://") for url in urls.values())
 
 
 def fresh_environment(root: Path, wheel: Path) -> Path:

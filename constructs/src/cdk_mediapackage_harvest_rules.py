@@ -26,6 +26,9 @@ MANIFEST_EXTENSIONS = (".m3u8", ".mpd")
 
 _ID_PATTERN = re.compile(r"[A-Za-z0-9_-]+")
 _ID_INVALID = re.compile(r"[^A-Za-z0-9_-]")
+_ORIGIN_ENDPOINT_ARN = re.compile(
+    r"arn:aws[a-z-]*:mediapackage:[^:]*:[^:]*:origin_endpoints/([A-Za-z0-9_-]+)"
+)
 _EXAMPLE_TIME = "2026-11-28T10:00:00Z"
 
 
@@ -114,8 +117,18 @@ def check_identifier(name: str, value: object, max_length: int | None = MAX_ID_L
     if not _ID_PATTERN.fullmatch(value):
         raise HarvestRuleError(
             f"{name}: {_show(value)} has characters other than letters, digits, '_' and '-'"
+            f"; {_identifier_fix(value)}"
         )
     return value
+
+
+def _identifier_fix(value: str) -> str:
+    """What to pass instead: the Id in an origin endpoint's ARN, or the value with the rest replaced."""
+    arn = _ORIGIN_ENDPOINT_ARN.fullmatch(value)
+    if arn:
+        return f"an ARN is not an Id: pass the endpoint's Id, e.g. {arn.group(1)!r}"
+    fixed = _ID_INVALID.sub("-", value.strip()).strip("-")[:MAX_ID_LENGTH] or "clip-2026-11-28"
+    return f"expected e.g. {fixed!r}"
 
 
 _BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")

@@ -18,6 +18,8 @@ from aws_cdk import aws_s3 as s3
 
 from cdk_mediapackage_harvest._synth import ObjectCache, is_unresolved
 
+_EXAMPLE_TIME = datetime(2026, 11, 28, 10, tzinfo=UTC)
+
 
 @dataclass(frozen=True)
 class CheckedProps:
@@ -49,6 +51,12 @@ class CheckedProps:
     ) -> CheckedProps:
         """Check every concrete prop (tokens pass through); errors name the prop, the value and
         what is expected."""
+        for name, value in (
+            ("origin_endpoint_id", origin_endpoint_id),
+            ("manifest_key", manifest_key),
+            ("harvest_job_id", "" if harvest_job_id is None else harvest_job_id),
+        ):
+            _check_type(name, value, str, "expected a string")
         timeout = _completion_timeout_seconds(wait_for_completion, completion_timeout)
         start = _checked_time("start_time", start_time)
         end = _checked_time("end_time", end_time)
@@ -140,8 +148,21 @@ def _completion_timeout_seconds(wait_for_completion: bool, completion_timeout: D
     return int(seconds)
 
 
+def _check_type(name: str, value: object, types: type | tuple[type, ...], expected: str) -> None:
+    """A value of the wrong type is a ``TypeError`` (the rules' own checks raise a ``ValueError``)."""
+    if not isinstance(value, types):
+        raise TypeError(f"{name}: {value!r} is a {type(value).__name__}; {expected}")
+
+
 def _checked_time(name: str, value: str | datetime) -> str | datetime:
     """A concrete time parsed (aware, UTC); a token passed through for the handler to check."""
+    _check_type(
+        name,
+        value,
+        (str, datetime),
+        f"expected an ISO-8601 string such as {rules.format_time(_EXAMPLE_TIME)!r} "
+        "or a timezone-aware datetime",
+    )
     if isinstance(value, str) and is_unresolved(value):
         return value
     return rules.parse_time(name, value)

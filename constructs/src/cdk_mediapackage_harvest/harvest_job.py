@@ -16,6 +16,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdk_mediapackage_harvest._destination_role import created_role
+from cdk_mediapackage_harvest._destinations import claim_destination
 from cdk_mediapackage_harvest._props import CheckedProps
 from cdk_mediapackage_harvest._provider import HarvestJobProvider
 
@@ -124,6 +125,7 @@ class HarvestJob(Construct):
             raise type(error)(f"{self.node.path}: {error}") from None
         for warning_id, warning in checked.warnings:
             Annotations.of(self).add_warning_v2(warning_id, warning)
+        claim_destination(scope, self, checked.bucket_name, manifest_key, prop="manifest_key")
 
         if destination_role is None:
             created = created_role(destination_bucket)
