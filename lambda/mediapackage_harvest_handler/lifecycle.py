@@ -27,6 +27,7 @@ from mediapackage_harvest_handler.waiting import (
     Budget,
     Notified,
     PendingWait,
+    Seen,
     completion_timeout,
 )
 
@@ -56,6 +57,7 @@ class JobModule(Protocol):
     def is_finished(self, data: Mapping[str, str]) -> bool: ...
     def job_arn(self, partition: str, region: str, account: str, job_id: str) -> str: ...
     def notification(self, event: Mapping[str, Any]) -> Notified | None: ...
+    def look(self, client: Any, job_id: str) -> Seen | None: ...
 
 
 #: The job module of each custom resource type this handler serves.

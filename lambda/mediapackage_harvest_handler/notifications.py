@@ -34,8 +34,8 @@ def _shown(value: object) -> str:
     return value[:100] if isinstance(value, str) else type(value).__name__
 
 
-def named(event: Mapping[str, Any]) -> Notified | None:
-    """What the notification names, from the job module that knows its source; None (logged as
+def named(event: Mapping[str, Any]) -> tuple[lifecycle.JobModule, Notified] | None:
+    """The job module that knows the notification's source, and what it names; None (logged as
     ignored) for another source or detail type, or a malformed detail."""
     for jobs in lifecycle.JOB_MODULES.values():
         try:
@@ -46,7 +46,7 @@ def named(event: Mapping[str, Any]) -> Notified | None:
             )
             return None
         if found is not None:
-            return found
+            return jobs, found
     logger.warning(
         {
             "message": IGNORED,
@@ -61,9 +61,10 @@ def named(event: Mapping[str, Any]) -> Notified | None:
 def handle(event: Mapping[str, Any]) -> dict[str, Any] | None:
     """Log the notification's record and keep a failure's message; the poll event to run for a job
     whose wait was handed over, or None (nothing more to do)."""
-    notified = named(event)
-    if notified is None:
+    found = named(event)
+    if found is None:
         return None
+    jobs, notified = found
     logger.info(
         {
             "message": RECORD,
@@ -73,11 +74,7 @@ def handle(event: Mapping[str, Any]) -> dict[str, Any] | None:
             "time": notified.time,
         }
     )
-    kept = (
-        notified.failed
-        and bool(notified.message)
-        and log_streams.record_reason(notified.job_id, notified.message)
-    )
+    kept = notified.failed and bool(notified.message) and _keep_reason(jobs, notified)
     try:
         polled = poll_rules.waiting_event(notified.job_id)
     except Exception as error:  # EventBridge unreachable: the scheduled polls still answer
@@ -96,3 +93,21 @@ def handle(event: Mapping[str, Any]) -> dict[str, Any] | None:
         return None
     logger.info({"message": "Looking at the job now", "harvestJobId": notified.job_id, "reasonKept": kept})
     return {**polled, NOTIFIED_KEY: True}
+
+
+def _keep_reason(jobs: lifecycle.JobModule, notified: Notified) -> bool:
+    """Leave a failure's message for the invocation waiting for the job, once the service confirms
+    that the job failed (the event's status is only a claim); True when an invocation waits for it."""
+    try:
+        seen = jobs.look(jobs.client(), notified.job_id)
+    except Exception as error:  # the message is then not kept; the wait answers without it
+        logger.warning(
+            {"message": "Could not confirm the failure", "error": f"{type(error).__name__}: {error}"}
+        )
+        return False
+    if seen is None or seen.outcome != "failed":
+        logger.warning(
+            {"message": "The job has not failed: its message is not kept", "harvestJobId": notified.job_id}
+        )
+        return False
+    return log_streams.record_reason(notified.job_id, notified.message)
