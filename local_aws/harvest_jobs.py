@@ -64,8 +64,8 @@ def _outcome(name: str, status: object) -> str:
 
 #: What MediaPackage says of a harvest it could not write (the role may not write to the bucket).
 DEFAULT_FAILURE_MESSAGE = (
-    "Harvest job failed: MediaPackage could not write to the S3 destination. Verify that the role "
-    "allows s3:PutObject on the bucket and that the bucket is in the same region."
+    "Unable to write to the S3 destination: Access Denied. Verify that the role allows s3:PutObject "
+    "on the bucket and that the bucket is in the same region."
 )
 #: The notification event's source and detail type.
 SOURCE, DETAIL_TYPE = "aws.mediapackage", "MediaPackage HarvestJob Notification"
