@@ -43,6 +43,7 @@ test: $(VENV)/.installed $(CDK_STAMP)
 # Benchmarks print figures (median of several runs, ratios against AwsCustomResource); not tests.
 bench: $(VENV)/.installed $(CDK_STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/handover_latency.py $(BENCH_ARGS)
 
 # Exactly the locked packages (each checked against its hashes), then the library itself, editable,
 # built by the locked hatchling.

@@ -199,6 +199,13 @@ class HarvestJobStore:
                 raise NotFound(f"Harvest job {job_id!r} does not exist")
             return dict(record.job)
 
+    def finish(self, account: str, region: str, job_id: str) -> None:
+        """End a running job now (its outcome as set), as if its ``completion_delay`` were over."""
+        with self._lock:
+            record = self._records[(account, region)][job_id]
+            record.finishes_at = min(record.finishes_at, time.monotonic())
+        self._settle()
+
     def finishes_at(self, account: str, region: str, job_id: str) -> float:
         """``time.monotonic()`` when the job leaves (or left) IN_PROGRESS."""
         with self._lock:
