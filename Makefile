@@ -17,11 +17,15 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 # cdk.json runs `python3 app.py`: the venv's python3 comes first.
 export PATH := $(BIN):$(PATH)
 
-.PHONY: demo synth deploy test bench lock clean
+.PHONY: demo demo-failure synth deploy test bench lock clean
 
 # The main job, offline: synthesize the example app, then create its harvest job on the local AWS.
 demo: synth
 	$(BIN)/python -m local_aws.demo --cdk-out cdk.out
+
+# The same, with a job MediaPackage fails: what `cdk deploy` shows (MediaPackage's reason, the rollback).
+demo-failure: synth
+	$(BIN)/python -m local_aws.demo --cdk-out cdk.out --fail
 
 synth: $(VENV)/.installed $(CDK_STAMP)
 	$(CDK) synth --no-notices --quiet $(CDK_ARGS)
@@ -39,6 +43,7 @@ test: $(VENV)/.installed $(CDK_STAMP)
 # Benchmarks print figures (median of several runs, ratios against AwsCustomResource); not tests.
 bench: $(VENV)/.installed $(CDK_STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/handover_latency.py $(BENCH_ARGS)
 
 # Exactly the locked packages (each checked against its hashes), then the library itself, editable,
 # built by the locked hatchling.

@@ -33,6 +33,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from local_aws import ACCOUNT_ID, REGION
+from local_aws.eventbridge import TemplateRule
 from local_aws.lambda_runtime import Function
 
 MAX_BODY_BYTES = 4096
@@ -306,13 +307,17 @@ class Assembly:
         cannot send until shortly before its deadline, so a broken ResponseURL must end in seconds, not
         in the function's minutes.
         """
-        function_id = self.template["Resources"][logical_id]["Properties"]["ServiceToken"]["Fn::GetAtt"][0]
+        function_id = self.function_id(logical_id)
         settings = self.template["Resources"][function_id]["Properties"]
         # The function's own variables that are plain strings (intrinsics need a deployment).
         variables = settings.get("Environment", {}).get("Variables", {})
         own = {name: value for name, value in variables.items() if isinstance(value, str)}
+        rule_arns = {
+            (rule_id, "Arn"): f"arn:aws:events:{REGION}:{ACCOUNT_ID}:rule/{self.rule_name(rule_id)}"
+            for rule_id in self.resources("AWS::Events::Rule")
+        }
         permissions = tuple(
-            (permission["Principal"], Intrinsics()(permission["SourceArn"]))
+            (permission["Principal"], Intrinsics(attributes=rule_arns)(permission["SourceArn"]))
             for resource in self.resources("AWS::Lambda::Permission").values()
             if (permission := resource["Properties"]).get("FunctionName")
             == {"Fn::GetAtt": [function_id, "Arn"]}
@@ -325,6 +330,29 @@ class Assembly:
             timeout_ms=min(int(settings.get("Timeout", 3)) * 1000, max_timeout_ms),
             name=f"{self.stack}-{function_id}"[:64],
         )
+
+    def function_id(self, logical_id: str) -> str:
+        """The logical id of the function behind a custom resource's ServiceToken."""
+        function_id: str = self.template["Resources"][logical_id]["Properties"]["ServiceToken"]["Fn::GetAtt"][
+            0
+        ]
+        return function_id
+
+    def rule_name(self, logical_id: str) -> str:
+        """The name CloudFormation gives a rule the template does not name (stack, logical id, suffix)."""
+        return f"{self.stack}-{logical_id}"[:55] + "-LOCAL1234"
+
+    def rules(self, function_id: str) -> list[TemplateRule]:
+        """The template's event rules that target the function ``function_id``."""
+        found = []
+        for rule_id, resource in self.resources("AWS::Events::Rule").items():
+            properties = resource["Properties"]
+            for target in properties.get("Targets", []):
+                if target["Arn"] == {"Fn::GetAtt": [function_id, "Arn"]} and "EventPattern" in properties:
+                    found.append(
+                        TemplateRule(self.rule_name(rule_id), properties["EventPattern"], target["Id"])
+                    )
+        return found
 
 
 class Intrinsics:

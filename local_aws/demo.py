@@ -8,7 +8,10 @@ ResponseURL, and prints the stack's outputs the way ``cdk deploy`` does. With wa
 example's default) the handler answers once the job has finished, so the status output is
 ``SUCCEEDED``; a job that outlives the handler's invocation is polled through the local EventBridge
 scheduler, as the deployed poller would. It then lists the harvested files in the local bucket.
-Nothing is deployed: it is a local run.
+MediaPackage's notifications reach the handler through the stack's rule on the local EventBridge.
+``--fail MESSAGE`` (``make demo-failure``): MediaPackage fails the job with that message, and the run
+prints what ``cdk deploy`` shows, the FAILED resource with MediaPackage's reason and the rollback
+(whose Delete the handler answers too). Nothing is deployed: it is a local run.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from local_aws import cloudformation, eventbridge, prerequisites
+from local_aws import cloudformation, eventbridge, harvest_jobs, prerequisites
 from local_aws.cloudformation import RESOURCE_TYPE
 from local_aws.lambda_runtime import function_arn
 from local_aws.server import LocalAws
@@ -43,6 +46,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cdk-out", type=Path, default=Path("cdk.out"), help="the synthesized assembly")
     parser.add_argument("--stack", default="HarvestStack", help="the stack (its name in the assembly)")
     parser.add_argument("--completion-delay", type=float, default=2.0, help="seconds the local job runs")
+    parser.add_argument(
+        "--fail",
+        metavar="MESSAGE",
+        nargs="?",
+        const=harvest_jobs.DEFAULT_FAILURE_MESSAGE,
+        help="MediaPackage fails the job with this message (its notification's); default: a failed write",
+    )
     args = parser.parse_args(argv)
     try:
         assembly = cloudformation.Assembly(args.cdk_out, args.stack)
@@ -51,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     with tempfile.TemporaryDirectory() as scratch, LocalAws() as aws:
         aws.harvest.completion_delay = args.completion_delay
+        if args.fail is not None:
+            aws.harvest.outcome = "FAILED"
+            aws.harvest.failure_message = args.fail
         with cloudformation.ResponseServer(Path(scratch)) as responses:
             return run(assembly, aws, responses)
 
@@ -81,7 +94,8 @@ def run(assembly: cloudformation.Assembly, aws: LocalAws, responses: cloudformat
         environment = {**aws.environment(), "SSL_CERT_FILE": str(responses.cert_file)}
         function = assembly.function(logical_id, environment, max_timeout_ms=MAX_HANDLER_MS)
         if function.name not in functions:
-            eventbridge.register(aws, function)
+            eventbridge.register(aws, function, assembly.rules(assembly.function_id(logical_id)))
+            harvest_jobs.STORE.listeners.append(eventbridge.Bus(aws, [function]).put)
             functions[function.name] = function
         event = cloudformation.event(
             "Create",
@@ -100,7 +114,7 @@ def run(assembly: cloudformation.Assembly, aws: LocalAws, responses: cloudformat
         invocation = function.invoke(event, invocation_id=event["RequestId"])
         scheduler = eventbridge.Scheduler(aws, [function])
         for _ in range(MAX_TICKS):
-            if responses.answers(event["RequestId"]) or not scheduler.rules():
+            if responses.answers(event["RequestId"]) or not scheduler.rules(_poll_prefix(function)):
                 break
             print("  job still running after the handler's invocation: a scheduled poll")
             scheduler.tick()
@@ -111,8 +125,7 @@ def run(assembly: cloudformation.Assembly, aws: LocalAws, responses: cloudformat
             return 1
         print(f"  handler answered {body['Status']} in {time.monotonic() - started:.1f} s")
         if body["Status"] != "SUCCESS":
-            print(f"error: {logical_id} failed: {body['Reason']}")
-            return 1
+            return _rolled_back(assembly, function, responses, event, body)
         refs[logical_id] = body["PhysicalResourceId"]
         data[logical_id] = body["Data"]
         for name, value in body["Data"].items():
@@ -125,6 +138,67 @@ def run(assembly: cloudformation.Assembly, aws: LocalAws, responses: cloudformat
         if not _show_harvest(aws, job):
             return 1
     return 0
+
+
+def _poll_prefix(function: Any) -> str:
+    return str(function.environment.get("HARVEST_POLL_RULE_PREFIX", "HarvestJobPoll-"))
+
+
+def _rolled_back(
+    assembly: cloudformation.Assembly,
+    function: Any,
+    responses: cloudformation.ResponseServer,
+    create: dict[str, Any],
+    body: dict[str, Any],
+) -> int:
+    """What ``cdk deploy`` shows for a resource that failed to create, and the rollback: CloudFormation
+    sends Delete for the failed resource (the handler answers it), then the stack is rolled back."""
+    logical_id, stack = create["LogicalResourceId"], assembly.stack
+    path = _construct_path(assembly, logical_id)
+    message = (
+        f"Received response status [FAILED] from custom resource. Message returned: {body['Reason']} "
+        f"(RequestId: {create['RequestId']})"
+    )
+    delete = cloudformation.event(
+        "Delete",
+        responses=responses,
+        stack=create["StackId"],
+        logical_id=logical_id,
+        properties=create["ResourceProperties"],
+        resource_type=create["ResourceType"],
+        physical_id=body["PhysicalResourceId"],
+    )
+    function.invoke(delete, invocation_id=delete["RequestId"])
+    deleted = responses.wait(delete["RequestId"], timeout=10).body["Status"]
+    kind, total = create["ResourceType"], len(assembly.template["Resources"])
+    rows = [
+        ("CREATE_IN_PROGRESS", kind, path, ""),
+        ("CREATE_FAILED", kind, path, message),
+        (
+            "ROLLBACK_IN_PROGRESS",
+            "AWS::CloudFormation::Stack",
+            stack,
+            f"The following resource(s) failed to create: [{logical_id}]. Rollback requested by user.",
+        ),
+        ("DELETE_COMPLETE" if deleted == "SUCCESS" else "DELETE_FAILED", kind, path, ""),
+        ("ROLLBACK_COMPLETE", "AWS::CloudFormation::Stack", stack, ""),
+    ]
+    print(f"\n{stack}: creating CloudFormation changeset...")
+    for done, (status, resource_type, name, text) in enumerate(rows):
+        clock = datetime.now().strftime("%I:%M:%S %p")
+        line = f"{stack} | {done:>2}/{total} | {clock} | {status:<20} | {resource_type} | {name} {text}"
+        print(line.rstrip())
+    print(f"\n ❌  {stack} failed: ToolkitError: The stack named {stack} failed creation, it may need to be")
+    print(f"manually deleted from the AWS console: ROLLBACK_COMPLETE: {message}")
+    return 1
+
+
+def _construct_path(assembly: cloudformation.Assembly, logical_id: str) -> str:
+    """``HarvestJob (HarvestJob4AD607F3)``: the construct path under the stack, as cdk deploy writes it."""
+    path = assembly.template["Resources"][logical_id].get("Metadata", {}).get("aws:cdk:path")
+    if not path:  # path metadata switched off: cdk deploy shows the logical id alone
+        return logical_id
+    return f"{str(path).removeprefix(f'{assembly.stack}/').removesuffix('/Resource')} ({logical_id})"
 
 
 def _local_resources(

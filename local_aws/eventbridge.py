@@ -1,9 +1,14 @@
-"""EventBridge's scheduler for the local AWS: what a scheduled rule's next tick would invoke.
+"""EventBridge for the local AWS: what a scheduled rule's next tick would invoke, and where an event
+a service sends goes.
 
 moto stores rules, targets and Lambda resource policies but runs nothing. ``Scheduler.tick()`` does
 what EventBridge would on the next minute: for every enabled scheduled rule whose target is a known
 function, it invokes the function with the target's input, but only if the function's resource
 policy lets ``events.amazonaws.com`` invoke it from that rule (as Lambda would refuse otherwise).
+``Bus.put(event)`` does what EventBridge does with a service's event: every enabled rule whose event
+pattern matches it (the subset of patterns used here: exact values, ``prefix``, ``exists``, nested
+objects) invokes its function targets asynchronously, as Lambda runs an asynchronous invocation,
+with the event itself (or the target's ``Input``), under the same resource policy check.
 """
 
 from __future__ import annotations
@@ -11,9 +16,10 @@ from __future__ import annotations
 import fnmatch
 import io
 import json
+import threading
 import zipfile
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from local_aws.lambda_runtime import Function, Invocation
@@ -27,8 +33,9 @@ _LAMBDA_TRUST = {
 }
 
 
-def register(aws: LocalAws, function: Function) -> None:
-    """Create the function in the local AWS under its name, with its template's invoke permissions.
+def register(aws: LocalAws, function: Function, rules: Iterable[TemplateRule] = ()) -> None:
+    """Create the function in the local AWS under its name, with its template's invoke permissions,
+    its log group, and the template's rules that target it (``rules``).
 
     Its code there is a placeholder: invocations run ``function`` from its asset (``Scheduler``).
     """
@@ -54,6 +61,46 @@ def register(aws: LocalAws, function: Function) -> None:
             Principal=principal,
             SourceArn=source_arn,
         )
+    aws.client("logs").create_log_group(logGroupName=function.log_group)
+    events = aws.client("events")
+    for rule in rules:
+        events.put_rule(Name=rule.name, EventPattern=json.dumps(rule.pattern), State="ENABLED")
+        events.put_targets(Rule=rule.name, Targets=[{"Id": rule.target_id, "Arn": function.arn}])
+
+
+@dataclass(frozen=True)
+class TemplateRule:
+    """A rule of the template (CloudFormation names it), with its pattern and its function target."""
+
+    name: str
+    pattern: Mapping[str, Any]
+    target_id: str
+
+
+def matches(pattern: Mapping[str, Any], event: Mapping[str, Any]) -> bool:
+    """Whether ``event`` matches an EventBridge event pattern (exact values, ``prefix``, ``exists``,
+    nested objects; a list in the event matches when one of its items does)."""
+    for key, wanted in pattern.items():
+        present = key in event
+        value = event.get(key)
+        if isinstance(wanted, Mapping):
+            if not (isinstance(value, Mapping) and matches(wanted, value)):
+                return False
+            continue
+        values = value if isinstance(value, list) else [value]
+        if not any(_matches_one(option, item, present) for option in wanted for item in values):
+            return False
+    return True
+
+
+def _matches_one(option: Any, value: Any, present: bool) -> bool:
+    if isinstance(option, Mapping):
+        if "prefix" in option:
+            return isinstance(value, str) and value.startswith(option["prefix"])
+        if "exists" in option:
+            return bool(option["exists"]) == present
+        raise ValueError(f"pattern operator not supported locally: {option}")
+    return present and option == value
 
 
 @dataclass(frozen=True)
@@ -126,3 +173,49 @@ class Scheduler:
                     )
                 )
         return ticks
+
+
+@dataclass
+class Bus:
+    """The default event bus: a service's events delivered to the functions whose rules match them."""
+
+    aws: LocalAws
+    functions: Iterable[Function]
+    deliveries: list[Tick] = field(default_factory=list)
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def put(self, event: Mapping[str, Any]) -> None:
+        """Deliver ``event`` to every matching rule's function targets, each in a thread of its own."""
+        scheduler = Scheduler(self.aws, self.functions)
+        for rule in scheduler.rules():
+            pattern = rule.get("EventPattern")
+            if rule.get("State") != "ENABLED" or not pattern or not matches(json.loads(pattern), event):
+                continue
+            for target in scheduler.targets(rule["Name"]):
+                function = scheduler.functions.get(target["Arn"])
+                if function is None:
+                    continue
+                if not scheduler.allowed(function, rule["Arn"]):
+                    raise PermissionError(f"{function.name} does not allow rule {rule['Name']} to invoke it")
+                delivered = json.loads(target["Input"]) if "Input" in target else dict(event)
+                thread = threading.Thread(
+                    target=self._invoke, args=(function, rule["Name"], delivered), daemon=True
+                )
+                with self._lock:
+                    self._threads.append(thread)
+                thread.start()
+
+    def _invoke(self, function: Function, rule: str, event: dict[str, Any]) -> None:
+        invocation = function.invoke(event, invocation_id=str(event.get("id", "event")))
+        with self._lock:
+            self.deliveries.append(Tick(rule, event, invocation))
+
+    def wait(self, timeout: float = 60.0) -> list[Tick]:
+        """Wait for every delivery started so far to end; all deliveries so far."""
+        with self._lock:
+            threads = list(self._threads)
+        for thread in threads:
+            thread.join(timeout)
+        with self._lock:
+            return list(self.deliveries)

@@ -8,16 +8,22 @@ IAM backend. The documented rules are enforced (:mod:`local_aws.harvest_rules`);
 answers ``UnprocessableEntityException`` (422), the error MediaPackage uses for invalid requests,
 with a message naming the field. A job starts ``IN_PROGRESS`` and, after
 ``HarvestSettings.completion_delay`` seconds, ends ``SUCCEEDED`` (writing an HLS manifest at its
-``ManifestKey``) or ``FAILED``.
+``ManifestKey``) or ``FAILED``. Each status change (the job's creation, its end) is announced as
+MediaPackage does, with a ``MediaPackage HarvestJob Notification`` event (a ``FAILED`` one with a
+``message``), to every function in ``HarvestJobStore.listeners`` (the local EventBridge), unless
+``HarvestSettings.notifications`` is off (notifications are best effort).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import builtins
 import json
 import threading
 import time
+import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -56,6 +62,15 @@ def _outcome(name: str, status: object) -> str:
     return str(status)
 
 
+#: What MediaPackage says of a harvest it could not write (the role may not write to the bucket).
+DEFAULT_FAILURE_MESSAGE = (
+    "Unable to write to the S3 destination: Access Denied. Verify that the role allows s3:PutObject "
+    "on the bucket and that the bucket is in the same region."
+)
+#: The notification event's source and detail type.
+SOURCE, DETAIL_TYPE = "aws.mediapackage", "MediaPackage HarvestJob Notification"
+
+
 @dataclass
 class HarvestSettings:
     """How the local endpoint behaves; change the fields at any time (tests do). Values are checked."""
@@ -71,6 +86,12 @@ class HarvestSettings:
     create_answer_delay: float = 0.0
     """Seconds CreateHarvestJob holds its answer after storing the job: a window in which the caller
     can die having created a job it never heard about."""
+    notifications: bool = True
+    """Whether status changes are announced (False: every notification is lost)."""
+    failure_message: str = DEFAULT_FAILURE_MESSAGE
+    """The ``message`` of a FAILED job's notification, unless ``failure_messages`` names the job."""
+    failure_messages: dict[str, str] = field(default_factory=dict)
+    """The ``message`` per job Id ("" sends a FAILED notification without one)."""
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name == "outcome":
@@ -111,10 +132,16 @@ class HarvestJobStore:
         self._timers: list[threading.Timer] = []
         self.quota_refusals = 0
         """CreateHarvestJob requests refused with 429 because the quota of concurrent jobs was full."""
+        self.listeners: list[Callable[[dict[str, Any]], None]] = []
+        """Called with each notification event (outside the store's lock)."""
+        self.notified: list[dict[str, Any]] = []
+        """Every notification event announced (or, with notifications off, dropped: not listed)."""
 
     def reset(self) -> None:
         with self._lock:
             self._records.clear()
+            self.listeners.clear()
+            self.notified.clear()
             self.quota_refusals = 0
             for timer in self._timers:
                 timer.cancel()
@@ -160,7 +187,9 @@ class HarvestJobStore:
             timer.daemon = True
             timer.start()
             self._timers = [*(t for t in self._timers if t.is_alive()), timer]
-            return dict(job)
+            created = dict(job)
+        self._announce([jobs[job_id]])
+        return created
 
     def describe(self, account: str, region: str, job_id: str) -> dict[str, Any]:
         with self._lock:
@@ -169,6 +198,13 @@ class HarvestJobStore:
             if record is None:
                 raise NotFound(f"Harvest job {job_id!r} does not exist")
             return dict(record.job)
+
+    def finish(self, account: str, region: str, job_id: str) -> None:
+        """End a running job now (its outcome as set), as if its ``completion_delay`` were over."""
+        with self._lock:
+            record = self._records[(account, region)][job_id]
+            record.finishes_at = min(record.finishes_at, time.monotonic())
+        self._settle()
 
     def finishes_at(self, account: str, region: str, job_id: str) -> float:
         """``time.monotonic()`` when the job leaves (or left) IN_PROGRESS."""
@@ -192,8 +228,10 @@ class HarvestJobStore:
             ]
 
     def _settle(self) -> None:
-        """Finish every job whose time has come: its final status, and for SUCCEEDED its manifest."""
+        """Finish every job whose time has come: its final status, and for SUCCEEDED its manifest;
+        then announce each change."""
         now = time.monotonic()
+        changed: builtins.list[HarvestJobRecord] = []
         with self._lock:
             for jobs in self._records.values():
                 for record in jobs.values():
@@ -205,6 +243,55 @@ class HarvestJobStore:
                             except MissingBucket:  # deleted while the job ran
                                 status = FAILED
                         record.job["Status"] = status
+                        changed.append(record)
+        self._announce(changed)
+
+    def _announce(self, records: Iterable[HarvestJobRecord]) -> None:
+        """A notification per record, as MediaPackage sends it, to every listener (unless switched off)."""
+        if not self.settings.notifications:
+            return
+        for record in records:
+            event = notification(record, self.settings)
+            self.notified.append(event)
+            for listener in tuple(self.listeners):
+                listener(event)
+
+
+def notification(record: HarvestJobRecord, settings: HarvestSettings) -> dict[str, Any]:
+    """The ``MediaPackage HarvestJob Notification`` of a job in its current status."""
+    job = record.job
+    destination = job["S3Destination"]
+    detail: dict[str, Any] = {
+        "harvest_job": {
+            "id": job["Id"],
+            "arn": job["Arn"],
+            "status": job["Status"],
+            "origin_endpoint_id": job["OriginEndpointId"],
+            "start_time": job["StartTime"],
+            "end_time": job["EndTime"],
+            "s3_destination": {
+                "bucket_name": destination["BucketName"],
+                "manifest_key": destination["ManifestKey"],
+                "role_arn": destination["RoleArn"],
+            },
+            "created_at": job["CreatedAt"],
+        }
+    }
+    if job["Status"] == FAILED:
+        message = settings.failure_messages.get(job["Id"], settings.failure_message)
+        if message:
+            detail["message"] = message
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": DETAIL_TYPE,
+        "source": SOURCE,
+        "account": record.account,
+        "time": iso(datetime.now(UTC)),
+        "region": record.region,
+        "resources": [job["Arn"]],
+        "detail": detail,
+    }
 
 
 STORE = HarvestJobStore()

@@ -105,6 +105,11 @@ class Function:
     def arn(self) -> str:
         return function_arn(self.name, self.region, self.account)
 
+    @property
+    def log_group(self) -> str:
+        """Its log group's name, which Lambda gives the function in ``AWS_LAMBDA_LOG_GROUP_NAME``."""
+        return f"/aws/lambda/{self.name}"
+
     def invoke(
         self,
         event: Mapping[str, Any],
@@ -126,6 +131,7 @@ class Function:
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
             "LOCAL_FUNCTION_ARN": self.arn,
             "LOCAL_INVOCATION_ID": invocation_id,
+            "AWS_LAMBDA_LOG_GROUP_NAME": self.log_group,
             **self.environment,
         }
         started = time.monotonic()

@@ -14,9 +14,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import cdk_mediapackage_harvest_contract as contract
 import cdk_mediapackage_harvest_rules as rules
 
-from local_aws import ACCOUNT_ID, REGION, cloudformation, eventbridge, iso
+from local_aws import ACCOUNT_ID, REGION, cloudformation, eventbridge, harvest_jobs, iso
 from local_aws.cloudformation import stack_id
 from local_aws.lambda_runtime import Context, Function, Invocation, function_arn
 from local_aws.prerequisites import LocalSetup, LocalSetupV2, recent_window
@@ -26,6 +27,7 @@ __all__ = [
     "ACCOUNT_ID",
     "FUNCTION_ARN",
     "LOGICAL_ID",
+    "REASON_GRACE_SECONDS",
     "REGION",
     "REQUEST_ID",
     "RESOURCE_TYPE",
@@ -62,6 +64,8 @@ REQUEST_ID = "c0ffee00-0000-4000-8000-000000000001"
 FUNCTION_ARN = function_arn("HarvestStack-Handler")
 MAX_HANDLER_MS = 180_000
 """The local runs give the handler three minutes (the function's own timeout is ten)."""
+REASON_GRACE_SECONDS = 3
+"""The local runs wait this long for a failed job's reason (the function's own grace is 30 s)."""
 
 
 def event(request_type: str, properties: Any, **settings: Any) -> dict[str, Any]:
@@ -160,12 +164,29 @@ class Stack:
     ) -> None:
         ((self.logical_id, resource),) = assembly.resources(RESOURCE_TYPE).items()
         if environment is None:
-            environment = {**aws.environment(), "SSL_CERT_FILE": str(responses.cert_file)}
+            environment = {
+                **aws.environment(),
+                "SSL_CERT_FILE": str(responses.cert_file),
+                contract.Environment.REASON_GRACE: str(REASON_GRACE_SECONDS),
+            }
         self.function = assembly.function(self.logical_id, environment, max_timeout_ms=MAX_HANDLER_MS)
-        eventbridge.register(aws, self.function)  # its permissions are managed when a job is polled
+        # Its template's permissions and notification rule (poll rules are the handler's own): the
+        # deployment's requests, not counted among the test's.
+        counted = aws.faults.stats.copy()
+        eventbridge.register(aws, self.function, assembly.rules(assembly.function_id(self.logical_id)))
+        aws.faults.stats.clear()
+        aws.faults.stats.update(counted)
+        self.aws = aws
+        self.bus = eventbridge.Bus(aws, [self.function])
         self.template_properties: dict[str, Any] = resource["Properties"]
         self.responses = responses
         self.stack_id = cloudformation.stack_id(assembly.stack)
+
+    def listen(self) -> eventbridge.Bus:
+        """Deliver the local MediaPackage's notifications through the local EventBridge from now on
+        (to the rules that match them: the template's, and any the test made)."""
+        harvest_jobs.STORE.listeners.append(self.bus.put)
+        return self.bus
 
     def job_id(self, event: Mapping[str, Any]) -> str:
         """The Id the handler generates for a Create or replacing Update."""

@@ -29,7 +29,13 @@ START = "2025-03-01T10:00:00Z"
 END = "2025-03-01T10:30:00Z"
 GIVEN_ROLE_ARN = "arn:aws:iam::123456789012:role/harvest-writer"
 PROVIDER_ID = "MediaPackageHarvestJobProvider"
-POLL_RULE_ACTIONS = ["events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule"]
+POLL_RULE_ACTIONS = [
+    "events:PutRule",
+    "events:PutTargets",
+    "events:RemoveTargets",
+    "events:DeleteRule",
+    "events:ListTargetsByRule",
+]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -309,7 +315,7 @@ def test_provider_policy_has_exactly_these_statements(three_jobs: ThreeJobs) -> 
     assert policy["Properties"]["Roles"] == [{"Ref": function["Properties"]["Role"]["Fn::GetAtt"][0]}]
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     by_action = {json.dumps(statement["Action"]): statement for statement in statements}
-    assert len(by_action) == len(statements) == 4
+    assert len(by_action) == len(statements) == 5
     prefix = three_jobs.stack.node.find_child(PROVIDER_ID).poll_rule_prefix  # type: ignore[attr-defined]
     assert by_action[json.dumps(POLL_RULE_ACTIONS)] == {
         "Action": POLL_RULE_ACTIONS,
@@ -319,7 +325,11 @@ def test_provider_policy_has_exactly_these_statements(three_jobs: ThreeJobs) -> 
     # The poller's rules invoke the function through one permission in the template: the handler
     # never edits the function's resource policy (no lambda:AddPermission/RemovePermission).
     function_id, _ = only(resources(template, "AWS::Lambda::Function"))
-    _, permission = only(resources(template, "AWS::Lambda::Permission"))
+    (permission,) = [
+        permission
+        for permission in resources(template, "AWS::Lambda::Permission").values()
+        if "Fn::Join" in permission["Properties"]["SourceArn"]
+    ]
     assert permission["Properties"] == {
         "Action": "lambda:InvokeFunction",
         "FunctionName": {"Fn::GetAtt": [function_id, "Arn"]},
@@ -756,11 +766,15 @@ def job_resource(stack: cdk.Stack, job: HarvestJob) -> Mapping[str, Any]:
 
 def poll_statements(stack: cdk.Stack) -> list[Mapping[str, Any]]:
     _, policy = provider_policy(Template.from_stack(stack))
-    return [
-        statement
-        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-        if statement["Action"] == POLL_RULE_ACTIONS
-    ] + list(resources(Template.from_stack(stack), "AWS::Lambda::Permission").values())
+    return (
+        [
+            statement
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+            if statement["Action"] == POLL_RULE_ACTIONS
+        ]
+        + list(resources(Template.from_stack(stack), "AWS::Lambda::Permission").values())
+        + list(resources(Template.from_stack(stack), "AWS::Events::Rule").values())
+    )
 
 
 def test_waiting_is_the_default_with_a_timeout_under_the_hour() -> None:
@@ -770,7 +784,7 @@ def test_waiting_is_the_default_with_a_timeout_under_the_hour() -> None:
     assert resource["Properties"]["CompletionTimeout"] == 55 * 60
     # CloudFormation waits the completion timeout, the poller's minute and answering: under an hour.
     assert resource["Properties"]["ServiceTimeout"] == str(58 * 60)
-    assert len(poll_statements(stack)) == 2
+    assert len(poll_statements(stack)) == 4
 
 
 @pytest.mark.parametrize(
@@ -804,7 +818,7 @@ def test_without_waiting_nothing_polls() -> None:
     add_job(stack, "NoWait", wait_for_completion=False)
     add_job(stack, "Waits")
     add_job(stack, "AlsoWaits")
-    assert len(poll_statements(stack)) == 2
+    assert len(poll_statements(stack)) == 4
 
 
 def test_the_rule_prefix_is_set_on_the_function_and_distinct_per_stack() -> None:
@@ -817,8 +831,8 @@ def test_the_rule_prefix_is_set_on_the_function_and_distinct_per_stack() -> None
         assert re.fullmatch(r"HarvestJobPoll-[0-9a-f]{10}-", prefix)
         prefixes.append(prefix)
     assert prefixes[0] != prefixes[1]
-    longest = poll_rules.rule_name(prefixes[0], "J" * 255)
-    assert len(longest) == 64
+    # A rule's name is the prefix and 20 hex digits of the job Id's digest, whatever the Id.
+    assert len(poll_rules.rule_name(prefixes[0], "J" * 64)) == len(prefixes[0]) + 20 <= 64
 
 
 def test_synthesized_wait_properties_are_what_the_handler_accepts() -> None:

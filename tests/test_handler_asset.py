@@ -104,13 +104,16 @@ def _run_time_imports(path: Path) -> set[str]:
 
 
 def test_the_handler_package_imports_one_way_in_small_modules() -> None:
-    """entry; crhelper_resource and lifecycle; poll_rules and jobs_v1; waiting; answering; outbound."""
+    """entry; notifications; crhelper_resource and lifecycle; poll_rules and jobs_v1; notices_v1;
+    waiting; answering and log_streams; outbound."""
     layers = [
         {"entry"},
+        {"notifications"},
         {"crhelper_resource", "lifecycle"},
         {"jobs_v1", "poll_rules"},
+        {"notices_v1"},
         {"waiting"},
-        {"answering"},
+        {"answering", "log_streams"},
         {"outbound"},
     ]
     layer_of = {module: depth for depth, modules in enumerate(layers) for module in modules}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -17,7 +18,16 @@ import pytest
 import support
 from botocore.exceptions import EndpointConnectionError
 from botocore.stub import Stubber
-from mediapackage_harvest_handler import answering, entry, jobs_v1, lifecycle, outbound, poll_rules, waiting
+from mediapackage_harvest_handler import (
+    answering,
+    entry,
+    jobs_v1,
+    lifecycle,
+    log_streams,
+    outbound,
+    poll_rules,
+    waiting,
+)
 from support import ACCOUNT_ID, FUNCTION_ARN, REGION, Context, function_arn
 
 JOB_ID = "HarvestStack-HarvestJob4AD607F3-0123456789ab"
@@ -92,18 +102,43 @@ def test_polls_every_interval_until_the_job_succeeds(stub: Stubber) -> None:
     assert fake.sleeps == [contract.POLL_INTERVAL_SECONDS] * 2
 
 
-def test_a_failed_job_raises_naming_it_and_the_notification_event(stub: Stubber) -> None:
+def test_a_failed_job_without_a_reason_says_so_and_where_a_late_one_appears(
+    stub: Stubber, monkeypatch: pytest.MonkeyPatch
+) -> None:
     fake = FakeTime()
     expect_statuses(stub, "IN_PROGRESS", "FAILED")
     pending = waiting.PendingWait(JOB_ID, fake.now + 600, 600)
+    reads: list[str] = []
+    monkeypatch.setenv(contract.Environment.LOG_GROUP, "/aws/lambda/Handler")
+    monkeypatch.setattr(log_streams, "read_reason", lambda job_id: reads.append(job_id))
     with pytest.raises(answering.RequestError) as caught:
         jobs_v1.wait_for_job(
             outbound.mediapackage_client(), pending, budget(300), sleep=fake.sleep, clock=fake.clock
         )
     assert str(caught.value) == (
-        f"Harvest job {JOB_ID} failed. MediaPackage gives the cause only in the 'MediaPackage HarvestJob "
-        "Notification' event (EventBridge, source aws.mediapackage)"
+        f"Harvest job {JOB_ID} failed; MediaPackage sent no reason within 30 s; a late one appears in "
+        "log group /aws/lambda/Handler"
     )
+    # Looked for once a second through the grace, after the one poll interval before the failure.
+    assert fake.sleeps == [contract.POLL_INTERVAL_SECONDS] + [contract.REASON_LOOK_INTERVAL_SECONDS] * 30
+    assert reads == [JOB_ID] * 31
+
+
+def test_a_failed_job_carries_the_reason_its_notification_left(
+    stub: Stubber, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = FakeTime()
+    expect_statuses(stub, "FAILED")
+    pending = waiting.PendingWait(JOB_ID, fake.now + 600, 600)
+    monkeypatch.setenv(contract.Environment.LOG_GROUP, "/aws/lambda/Handler")
+    found = iter([None, None, "Unable to write to S3: Access Denied"])
+    monkeypatch.setattr(log_streams, "read_reason", lambda _job_id: next(found))
+    with pytest.raises(answering.RequestError) as caught:
+        jobs_v1.wait_for_job(
+            outbound.mediapackage_client(), pending, budget(300), sleep=fake.sleep, clock=fake.clock
+        )
+    assert str(caught.value) == f"Harvest job {JOB_ID} failed: Unable to write to S3: Access Denied"
+    assert fake.sleeps == [1.0, 1.0]
 
 
 def test_the_last_poll_is_at_the_deadline_then_it_fails(stub: Stubber) -> None:
@@ -220,18 +255,14 @@ def test_bad_wait_properties_name_the_property_and_value(properties: dict[str, A
     assert str(caught.value).startswith(message)
 
 
-@pytest.mark.parametrize("length", [0, 1, 29, 56, 57, 200, 255])
-def test_rule_names_fit_eventbridge_for_any_logical_id(length: int) -> None:
-    prefix = "HarvestJobPoll-0123456789-"
-    name = poll_rules.rule_name(prefix, "L" * length)
+@pytest.mark.parametrize("prefix", ["HarvestJobPoll-0123456789-", "P" * contract.MAX_POLL_RULE_PREFIX_LENGTH])
+def test_a_rule_name_is_the_prefix_and_a_digest_of_the_job_id(prefix: str) -> None:
+    """Derived from the job alone, so that the job's notification finds the rule polling it."""
+    name = poll_rules.rule_name(prefix, JOB_ID)
     assert len(name) <= contract.MAX_RULE_NAME
-    assert name.startswith(prefix + "L" * min(length, 29))
-    assert name != poll_rules.rule_name(prefix, "L" * length)
-
-
-def test_rule_names_keep_only_letters_and_digits_of_the_logical_id() -> None:
-    name = poll_rules.rule_name("P-", "Job/ü_1.x")
-    assert name.startswith("P-Job1x-")
+    assert re.fullmatch(re.escape(prefix) + "[0-9a-f]{20}", name)
+    assert name == poll_rules.rule_name(prefix, JOB_ID)
+    assert name != poll_rules.rule_name(prefix, JOB_ID + "x")
 
 
 def test_the_rule_prefix_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -378,6 +409,7 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
         )
 
     monkeypatch.setattr(entry.helper, "_send", record)
+    monkeypatch.setattr(log_streams, "claim", lambda _request: "claimed")
     monkeypatch.setattr(contract, "REMOVAL_PAUSE_SECONDS", 0)
     monkeypatch.setenv(contract.Environment.POLL_RULE_PREFIX, "HarvestJobPoll-0123456789-")
     return answers

@@ -404,8 +404,17 @@ def allowed_resources(action: str, want: Expected) -> tuple[str, Any]:
         "iam:PassRole": want.destination_role_arns,
         "logs:CreateLogStream": want.log_groups,
         "logs:PutLogEvents": want.log_groups,
+        # Issue 14: reading a failed job's reason back from the function's own log group.
+        "logs:GetLogEvents": want.log_groups,
         **dict.fromkeys(
-            ["events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule"], POLL_RULES
+            [
+                "events:PutRule",
+                "events:PutTargets",
+                "events:RemoveTargets",
+                "events:DeleteRule",
+                "events:ListTargetsByRule",
+            ],
+            POLL_RULES,
         ),
     }
     destination: dict[str, Any] = {
@@ -454,6 +463,36 @@ def test_every_permission_is_one_the_project_needs_on_what_it_needs(
             assert "Condition" not in statement.body, where
     granted = {action for statement in found for action in statement.actions}
     assert {"mediapackage:CreateHarvestJob", "mediapackage:DescribeHarvestJob", "iam:PassRole"} <= granted
+
+
+@pytest.mark.parametrize("name", STACKS)
+def test_the_notification_rule_hears_only_mediapackage_and_invokes_only_the_handler(
+    templates: dict[str, dict[str, Any]], name: str
+) -> None:
+    """Issue 14: one rule per stack for MediaPackage's harvest job events, whose one target is the
+    handler, and a permission that lets exactly that rule (not any rule) invoke the handler."""
+    resources = templates[name]["Resources"]
+    (function_id,) = [key for key, value in resources.items() if value["Type"] == "AWS::Lambda::Function"]
+    rules = {
+        key: value["Properties"] for key, value in resources.items() if value["Type"] == "AWS::Events::Rule"
+    }
+    ((rule_id, rule),) = rules.items()
+    assert rule["EventPattern"] == {
+        "source": ["aws.mediapackage"],
+        "detail-type": ["MediaPackage HarvestJob Notification"],
+    }
+    assert [target["Arn"] for target in rule["Targets"]] == [{"Fn::GetAtt": [function_id, "Arn"]}]
+    assert all(set(target) == {"Arn", "Id"} for target in rule["Targets"]), "no role, no input transformer"
+    permissions = [
+        value["Properties"] for value in resources.values() if value["Type"] == "AWS::Lambda::Permission"
+    ]
+    for permission in permissions:
+        assert permission["FunctionName"] == {"Fn::GetAtt": [function_id, "Arn"]}
+        assert permission["Principal"] == "events.amazonaws.com"
+        assert "SourceAccount" not in permission
+    sources = [permission["SourceArn"] for permission in permissions]
+    assert {"Fn::GetAtt": [rule_id, "Arn"]} in sources
+    assert len(sources) == 2  # the poll rules' prefix and this rule: nothing broader
 
 
 @pytest.mark.parametrize("name", STACKS)

@@ -20,6 +20,10 @@ PROVIDER_ID: Final = "MediaPackageHarvestJobProvider"
 DESTINATION_ROLE_ID: Final = "MediaPackageHarvestRole"
 #: The id of the function's permission that lets the poll rules invoke it.
 POLL_PERMISSION_ID: Final = "InvokedByPollRules"
+#: The id of the function's permission that lets the stack's notification rule (only) invoke it.
+NOTIFICATION_PERMISSION_ID: Final = "InvokedByNotifications"
+#: The construct id (under the provider) of the stack's rule for MediaPackage's harvest job events.
+NOTIFICATION_RULE_ID: Final = "HarvestJobNotifications"
 #: The function's ``Handler`` setting: the entry point's module (in the asset) and function.
 HANDLER: Final = "mediapackage_harvest_handler.entry.handler"
 
@@ -137,6 +141,20 @@ class Environment:
 
     #: The EventBridge rule-name prefix the function's policy allows for its poll rules.
     POLL_RULE_PREFIX: Final = "HARVEST_POLL_RULE_PREFIX"
+    #: Optional (the construct never sets it; tests shorten it): seconds a failed job's reason is
+    #: waited for, instead of ``REASON_GRACE_SECONDS``.
+    REASON_GRACE: Final = "HARVEST_REASON_GRACE_SECONDS"
+    #: Lambda's own: the function's log group, where claims and reasons are kept as log streams.
+    LOG_GROUP: Final = "AWS_LAMBDA_LOG_GROUP_NAME"
+
+
+class Notification:
+    """MediaPackage (v1)'s harvest job event on EventBridge: the only place it gives a failure's cause."""
+
+    SOURCE: Final = "aws.mediapackage"
+    DETAIL_TYPE: Final = "MediaPackage HarvestJob Notification"
+    #: ``detail`` holds the job under this key (snake_case fields), and ``message`` for a failure.
+    JOB_KEY: Final = "harvest_job"
 
 
 #: The crhelper version the handler's use of crhelper's private state was checked against; the
@@ -158,9 +176,19 @@ MAX_TARGET_INPUT: Final = 8192
 #: ``HarvestJobPoll-<10 hex>-``: the poll rules' prefix, unique per stack and provider.
 POLL_RULE_PREFIX_START: Final = "HarvestJobPoll-"
 POLL_RULE_PREFIX_LENGTH: Final = len(POLL_RULE_PREFIX_START) + 10 + 1
-#: The longest prefix the handler accepts: a rule name keeps 20 characters after it, at least 11 of
-#: the logical id (readable in the console), ``-`` and 8 random ones.
-MAX_POLL_RULE_PREFIX_LENGTH: Final = MAX_RULE_NAME - 20
+#: The longest prefix the handler accepts: a rule name keeps 20 characters after it, the hex digest
+#: of the job's Id (so that a notification about a job finds the rule polling it).
+POLL_RULE_DIGEST_LENGTH: Final = 20
+MAX_POLL_RULE_PREFIX_LENGTH: Final = MAX_RULE_NAME - POLL_RULE_DIGEST_LENGTH
+#: CloudWatch Logs: log stream names (``:`` and ``*`` are not allowed in them), one event's message.
+MAX_LOG_STREAM_NAME: Final = 512
+#: Log streams in the function's own log group: one per CloudFormation request answered after the
+#: wait was handed over (created to claim the answer: only one creator succeeds), and one per
+#: failed job whose reason MediaPackage sent.
+CLAIM_STREAM_PREFIX: Final = "harvest-answer/"
+REASON_STREAM_PREFIX: Final = "harvest-job-reason/"
+#: A notification's message is kept up to this many characters (a Reason shows at most 256).
+MAX_NOTIFICATION_MESSAGE_LENGTH: Final = 1024
 
 # --- Time. Each derived number is computed from the ones it depends on. ---
 
@@ -201,6 +229,10 @@ POLL_SCHEDULE: Final = f"rate({_POLL_MINUTES} minute{'s' if _POLL_MINUTES != 1 e
 #: How long one scheduled poll keeps looking: under the schedule, by a quarter of it, so that polls
 #: do not usually overlap: 60 - 15 = 45 s.
 POLLER_INVOCATION_SECONDS: Final = POLL_SCHEDULE_SECONDS - POLL_SCHEDULE_SECONDS // 4
+#: How long a waiting invocation that saw a job FAILED waits for MediaPackage's reason (its
+#: notification) before answering without one, and how often it looks in the meantime.
+REASON_GRACE_SECONDS: Final = 30
+REASON_LOOK_INTERVAL_SECONDS: Final = 1.0
 #: Removing a poll rule's target, then the rule: attempts, and the pause between them.
 REMOVAL_ATTEMPTS: Final = 3
 REMOVAL_PAUSE_SECONDS: Final = 1.0

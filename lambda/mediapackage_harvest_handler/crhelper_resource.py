@@ -25,8 +25,8 @@ relied on, each read, set or overridden here:
 - the poll event's keys ``CrHelperPoll`` (routes to the poll function) and ``CrHelperRule``, which
   :mod:`poll_rules` writes and removes.
 
-Imports crhelper, ``poll_rules``, ``answering``, ``outbound``, the contract module and the standard
-library; the decisions it answers come from ``lifecycle`` (typing only).
+Imports crhelper, ``poll_rules``, ``log_streams`` (claims), ``answering``, ``outbound``, the contract
+module and the standard library; the decisions it answers come from ``lifecycle`` (typing only).
 """
 
 from __future__ import annotations
@@ -42,7 +42,8 @@ import cdk_mediapackage_harvest_contract as contract
 from crhelper import CfnResource
 from crhelper.resource_helper import FAILED, SUCCESS
 
-from mediapackage_harvest_handler import answering, outbound, poll_rules
+from mediapackage_harvest_handler import answering, log_streams, outbound, poll_rules
+from mediapackage_harvest_handler.waiting import NOTIFIED_KEY
 
 if TYPE_CHECKING:
     from mediapackage_harvest_handler.lifecycle import Decision
@@ -66,6 +67,10 @@ class HarvestJobResource(CfnResource):
     EventBridge rule and never answers in the first invocation. Here the first invocation waits for
     the job itself and answers at once when it is done; only a decision still ``pending`` is handed
     to the poller (:mod:`poll_rules`), and the rule is removed however the wait ends.
+
+    One answer per request: once a wait was handed over (the event names a poll rule), a scheduled
+    poll, a poll that a job's notification started and the timer may each see the end; each claims
+    the answer first (:func:`log_streams.claim`) and only the claimer answers and removes the rule.
 
     Answering: exactly one answer per invocation, through :func:`answering.put_answer`, never to the
     URL of an earlier event; the timer answers FAILED ``TIMEOUT_ANSWER_SECONDS`` before the deadline
@@ -161,6 +166,10 @@ class HarvestJobResource(CfnResource):
         }
         cast(Any, super())._log_setup(fields, context)
 
+    def log_as(self, request_type: str, context: Any) -> None:
+        """The JSON log fields for an event that is no CloudFormation request (a notification)."""
+        self._log_setup({"RequestType": request_type}, context)
+
     def _wrap_function(self, func: DecisionFunction | None) -> None:
         """Run the registered function and record its decision as crhelper's answer fields."""
         try:
@@ -224,8 +233,26 @@ class HarvestJobResource(CfnResource):
         with self._answer_lock:
             if threading.current_thread() is not self._timer:
                 return  # the timer of an earlier invocation, which ended without cancelling it in time
+            if not self._may_answer():
+                return
             logger.error({"message": "The function is about to time out: answering FAILED"})
             self._send(FAILED, answering.timeout_reason(self._event, self._context))
+
+    def _may_answer(self) -> bool:
+        """Whether this invocation may answer: always before a wait was handed over; after it, only
+        when it claimed the request. A claim CloudWatch Logs could not decide lets only the first
+        invocation answer (a poll leaves it to the next poll)."""
+        if poll_rules.RULE_KEY not in self._event:
+            return True
+        claim = log_streams.claim(
+            "|".join(answering.envelope_text(self._event, key) for key in answering.ENVELOPE_KEYS)
+        )
+        if claim == "claimed" or (claim == "unknown" and poll_rules.POLL_KEY not in self._event):
+            return True
+        logger.info({"message": "Not answering: the request was answered by another invocation, or may be"})
+        if claim == "taken" and NOTIFIED_KEY not in self._event:
+            poll_rules.remove(self._event)  # a scheduled poll whose answer came from elsewhere
+        return False
 
     def _polling_init(self, event: dict[str, Any]) -> None:
         with self._answer_lock:  # waits for an answer the timer may be sending
@@ -237,8 +264,8 @@ class HarvestJobResource(CfnResource):
                 poll_rules.remove(event)
             return
         pending = self.decision.pending if self.decision is not None else None
-        if poll_rules.POLL_KEY in event:  # a scheduled poll: answer, and clean up, once done
-            if pending is None or self.Status == FAILED:
+        if poll_rules.POLL_KEY in event:  # a scheduled or notified poll: answer, and clean up, once done
+            if (pending is None or self.Status == FAILED) and self._may_answer():
                 poll_rules.remove(event)
                 self._send_response = True
             return
@@ -249,6 +276,8 @@ class HarvestJobResource(CfnResource):
             poll_rules.set_up(self._event, self._context, pending)
         except Exception as error:
             logger.error({"message": "Could not set up the poller", "error": str(error)})
+            if not self._may_answer():
+                return
             poll_rules.remove(self._event)
             text = str(error) if isinstance(error, answering.RequestError) else outbound.error_text(error)
             self.Status = FAILED

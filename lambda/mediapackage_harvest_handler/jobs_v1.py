@@ -2,8 +2,8 @@
 
 The model for a second API's module beside it: pure functions over a parsed request and a client,
 that know MediaPackage and nothing of CloudFormation's wire format (the lifecycle hands them what
-they need). Imports ``waiting`` (Budget, Seen), ``answering`` (RequestError), ``outbound``, the
-contract and rules modules.
+they need). Imports ``notices_v1`` (its notifications), ``waiting`` (Budget, Seen), ``answering``
+(RequestError), ``outbound``, the contract and rules modules.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import cdk_mediapackage_harvest_contract as contract
 import cdk_mediapackage_harvest_rules as rules
 from botocore.exceptions import ClientError
 
-from mediapackage_harvest_handler import outbound
+from mediapackage_harvest_handler import notices_v1, outbound
 from mediapackage_harvest_handler.answering import RequestError
 from mediapackage_harvest_handler.waiting import Budget, PendingWait, Seen, wait_for
 
@@ -36,10 +36,6 @@ Data = contract.Data
 HarvestJob = Mapping[str, Any]
 #: Status reported for a job whose record MediaPackage no longer keeps (after 90 days).
 EXPIRED_STATUS = "EXPIRED"
-FAILED_JOB_HINT = (
-    "MediaPackage gives the cause only in the 'MediaPackage HarvestJob Notification' event "
-    "(EventBridge, source aws.mediapackage)"
-)
 
 
 @dataclass(frozen=True)
@@ -214,8 +210,13 @@ def look(client: MediaPackageClient, job_id: str) -> Seen | None:
     if status == "SUCCEEDED":
         return Seen(status, "succeeded", job)
     if status == "FAILED":
-        return Seen(status, "failed", job, failure=f"Harvest job {job_id} failed. {FAILED_JOB_HINT}")
+        # DescribeHarvestJob gives no cause: only the job's notification does (waiting finds it).
+        return Seen(status, "failed", job)
     return Seen(status, "running", job)
+
+
+#: What a ``MediaPackage HarvestJob Notification`` names (:mod:`notices_v1`).
+notification = notices_v1.notification
 
 
 def wait_for_job(

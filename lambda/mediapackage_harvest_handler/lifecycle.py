@@ -7,7 +7,7 @@ days, hence: Create is idempotent per request, Update keeps a job whose harvest 
 change, Delete only answers. The job module is picked by the event's ``ResourceType``
 (:data:`JOB_MODULES`): ``jobs_v1`` for ``Custom::MediaPackageHarvestJob``; a second API's module
 sits beside it with the functions of :class:`JobModule`. Imports the job modules, ``waiting``,
-``answering``, ``outbound`` and the shared modules.
+``log_streams``, ``answering``, ``outbound`` and the shared modules.
 """
 
 from __future__ import annotations
@@ -20,9 +20,16 @@ from typing import Any, Literal, Protocol
 
 import cdk_mediapackage_harvest_contract as contract
 
-from mediapackage_harvest_handler import answering, jobs_v1, outbound
+from mediapackage_harvest_handler import answering, jobs_v1, log_streams, outbound
 from mediapackage_harvest_handler.answering import RequestError
-from mediapackage_harvest_handler.waiting import Budget, PendingWait, completion_timeout
+from mediapackage_harvest_handler.waiting import (
+    NOTIFIED_KEY,
+    Budget,
+    Notified,
+    PendingWait,
+    Seen,
+    completion_timeout,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +56,8 @@ class JobModule(Protocol):
     def job_data(self, job: Mapping[str, Any]) -> dict[str, str]: ...
     def is_finished(self, data: Mapping[str, str]) -> bool: ...
     def job_arn(self, partition: str, region: str, account: str, job_id: str) -> str: ...
+    def notification(self, event: Mapping[str, Any]) -> Notified | None: ...
+    def look(self, client: Any, job_id: str) -> Seen | None: ...
 
 
 #: The job module of each custom resource type this handler serves.
@@ -119,7 +128,9 @@ def poll(event: Mapping[str, Any], context: object) -> Decision:
     try:
         jobs = job_module(event)
         pending = PendingWait.from_event(event)
-        budget = Budget.of(context, at_most=contract.POLLER_INVOCATION_SECONDS)
+        # A poll that a notification started looks once: the scheduled polls go on otherwise.
+        at_most = 0 if event.get(NOTIFIED_KEY) else contract.POLLER_INVOCATION_SECONDS
+        budget = Budget.of(context, at_most=at_most)
         job = jobs.wait_for_job(jobs.client(), pending, budget)
     except Exception as error:
         return failed(error)
@@ -141,6 +152,7 @@ def _respond(action: Action, event: Mapping[str, Any], context: object) -> Decis
         if timeout is None or not replaced or data.get(contract.Data.STATUS) == jobs.EXPIRED_STATUS:
             return Decision("SUCCESS", physical_id, data)
         pending = PendingWait.starting(physical_id, budget, timeout)
+        log_streams.expect_reason(physical_id)  # where a failure's notification leaves its reason
         # Just created: look after one interval (a job takes longer; a read right after the create
         # could also miss it). An adopted job that already finished: look at once.
         first_look = 0.0 if jobs.is_finished(data) else contract.POLL_INTERVAL_SECONDS

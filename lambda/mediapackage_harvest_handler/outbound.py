@@ -1,4 +1,4 @@
-"""Every call that leaves the process: MediaPackage, EventBridge, and the answer's HTTPS PUT.
+"""Every call that leaves the process: MediaPackage, EventBridge, CloudWatch Logs, and the answer's PUT.
 
 The one place a test fakes. Clients are built on first use, one per container, each call bounded
 by the contract's timeouts. Imports the contract module, boto3 and the standard library only.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import http.client
 import ssl
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import cdk_mediapackage_harvest_contract as contract
@@ -49,6 +49,13 @@ def mediapackage_client() -> MediaPackageClient:
 def events_client() -> EventBridgeClient:
     """EventBridge, for the poller's rules (``AWS_ENDPOINT_URL_EVENTBRIDGE`` works)."""
     return boto3.client("events", config=bounded_config())
+
+
+@functools.cache
+def logs_client() -> Any:
+    """CloudWatch Logs, for claims and reasons in the function's own log group
+    (``AWS_ENDPOINT_URL_CLOUDWATCH_LOGS`` works). Untyped: its stubs are not among the locked packages."""
+    return boto3.client("logs", config=bounded_config())
 
 
 def error_code(error: ClientError) -> str:

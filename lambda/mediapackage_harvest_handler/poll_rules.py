@@ -8,11 +8,10 @@ the contract module and the standard library; knows no job fields.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
-import random
-import string
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -55,12 +54,11 @@ def prefix() -> str:
     return value
 
 
-def rule_name(rule_prefix: str, logical_id: str) -> str:
-    """``prefix`` + as much of the logical id as fits + ``-`` + 8 random characters: at most 64."""
-    # Not a secret: only unique among the stack's rules, as crhelper's own suffix.
-    suffix = "-" + "".join(random.choices(string.ascii_uppercase + string.digits, k=8))  # noqa: S311
-    readable = "".join(character for character in logical_id if character.isascii() and character.isalnum())
-    return rule_prefix + readable[: contract.MAX_RULE_NAME - len(rule_prefix) - len(suffix)] + suffix
+def rule_name(rule_prefix: str, job_id: str) -> str:
+    """``prefix`` + a hex digest of the job's Id: at most 64 characters, and the same for every
+    invocation about the job, so that its notification finds the rule that polls it."""
+    digest = hashlib.sha256(job_id.encode("utf-8", errors="surrogatepass")).hexdigest()
+    return rule_prefix + digest[: contract.POLL_RULE_DIGEST_LENGTH]
 
 
 def poll_event(event: Mapping[str, Any], pending: PendingWait, rule_arn: str) -> dict[str, Any]:
@@ -87,12 +85,13 @@ def set_up(event: dict[str, Any], context: object, pending: PendingWait) -> str:
 
     The rule's ARN is recorded in ``event`` at once, so that a failure after PutRule still removes it.
     """
-    name = rule_name(prefix(), str(event.get("LogicalResourceId", "")))
+    name = rule_name(prefix(), pending.job_id)
+    logical_id = str(event.get("LogicalResourceId", ""))[:200]
     event[RULE_KEY] = outbound.events_client().put_rule(
         Name=name,
         ScheduleExpression=contract.POLL_SCHEDULE,
         State="ENABLED",
-        Description=f"Polls MediaPackage harvest job {pending.job_id} until it finishes",
+        Description=f"Polls MediaPackage harvest job {pending.job_id} ({logical_id}) until it finishes",
     )["RuleArn"]
     target_input = json.dumps(poll_event(event, pending, event[RULE_KEY]))
     if len(target_input) > contract.MAX_TARGET_INPUT:
@@ -115,6 +114,27 @@ def set_up(event: dict[str, Any], context: object, pending: PendingWait) -> str:
         }
     )
     return name
+
+
+def waiting_event(job_id: str) -> dict[str, Any] | None:
+    """The poll event of the rule that polls this job, or None when no wait is on it (no such rule or
+    target, or an input that is no poll event). Errors other than "not found" are raised."""
+    try:
+        answer = outbound.events_client().list_targets_by_rule(Rule=rule_name(prefix(), job_id))
+    except ClientError as error:
+        if outbound.error_code(error) == "ResourceNotFoundException":
+            return None
+        raise
+    for target in answer.get("Targets", []):
+        try:
+            event = json.loads(target.get("Input") or "null")
+        except ValueError:
+            continue
+        if target.get("Id") == TARGET_ID and isinstance(event, dict) and event.get(POLL_KEY) is True:
+            state = event.get(WAIT_KEY)
+            if isinstance(state, Mapping) and state.get("Id") == job_id:
+                return event
+    return None
 
 
 def remove(event: Mapping[str, Any]) -> None:

@@ -1,8 +1,9 @@
 """Waiting for a job to finish: the invocation's time budget, the deadline, and the look loop.
 
 Knows budgets and the rules of waiting, not the fields of any job: a job module hands it a ``look``
-that says what it saw. Imports ``answering`` (RequestError), ``outbound`` (what is transient), the
-contract module and the standard library.
+that says what it saw. A failed job's Reason carries the reason the job or its notification gave
+(``log_streams``), waited for a bounded grace. Imports ``answering`` (RequestError), ``log_streams``,
+``outbound`` (what is transient), the contract module and the standard library.
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ from typing import Any, Literal
 import cdk_mediapackage_harvest_contract as contract
 from botocore.exceptions import BotoCoreError
 
-from mediapackage_harvest_handler import outbound
+from mediapackage_harvest_handler import log_streams, outbound
 from mediapackage_harvest_handler.answering import RequestError
 
 logger = logging.getLogger(__name__)
 
 #: The key of the wait's state in a scheduled poll's event.
 WAIT_KEY = "HarvestJobWait"
+#: Set in a poll event that a job's notification started: it looks once, and answers if done.
+NOTIFIED_KEY = "HarvestJobNotified"
 
 Outcome = Literal["running", "succeeded", "failed"]
 
@@ -81,8 +84,19 @@ class Seen:
     status: str
     outcome: Outcome
     job: Any = None
-    failure: str = ""
-    """With ``failed``: the Reason."""
+    reason: str = ""
+    """With ``failed``: the reason the job itself carries, if its service gives one."""
+
+
+@dataclass(frozen=True)
+class Notified:
+    """What a job's notification names: its Id, the status and message it claims, and when."""
+
+    job_id: str
+    status: str
+    message: str
+    time: str
+    failed: bool
 
 
 def completion_timeout(properties: object) -> int | None:
@@ -145,7 +159,7 @@ def wait_for(
             logger.info({"message": "Harvest job finished", "harvestJobId": job_id, "status": seen.status})
             return seen
         if seen.outcome == "failed":
-            raise RequestError(seen.failure)
+            raise RequestError(failure_reason(job_id, seen, budget, sleep=sleep, clock=clock))
         until_deadline = pending.deadline - clock()
         if until_deadline <= 0:
             raise RequestError(
@@ -157,3 +171,29 @@ def wait_for(
         if budget.left() < pause:
             return None
         sleep(pause)
+
+
+def failure_reason(
+    job_id: str,
+    seen: Seen,
+    budget: Budget,
+    *,
+    sleep: Callable[[float], None] | None = None,
+    clock: Callable[[], float] | None = None,
+) -> str:
+    """The Reason of a failed job: the reason the job carries, else the one its notification left
+    (waited for up to the grace, and never into the last half of the answer margin), else a Reason
+    that says none came and where a late one will be logged."""
+    reason = seen.reason
+    grace = min(log_streams.grace_seconds(), max(0.0, budget.left()) + contract.ANSWER_MARGIN_SECONDS / 2)
+    if not reason:
+        reason = log_streams.await_reason(job_id, grace, sleep=sleep, clock=clock) or ""
+    if reason:
+        logger.info({"message": "Harvest job failed", "harvestJobId": job_id, "reason": reason})
+        return f"Harvest job {job_id} failed: {reason}"
+    group = log_streams.log_group()
+    where = f"log group {group}" if group else "the handler's log group"
+    return (
+        f"Harvest job {job_id} failed; MediaPackage sent no reason within {grace:.0f} s; "
+        f"a late one appears in {where}"
+    )

@@ -137,6 +137,7 @@ class HarvestJobProvider(Construct):
             },
         )
         role_ref = role_resource.ref
+        self._log_group_arn = log_group.get_att("Arn")
         log_writing = _Policy(role, "DefaultPolicy", role_ref)
         log_writing.add(
             statement(["logs:CreateLogStream", "logs:PutLogEvents"], [log_group.get_att("Arn")]),
@@ -222,20 +223,33 @@ class HarvestJobProvider(Construct):
 
     def enable_polling(self) -> None:
         """Let the handler poll a job that outlives its invocation: an EventBridge rule that invokes
-        the function every minute, created and removed by the handler itself.
+        the function every minute, created and removed by the handler itself; and hear MediaPackage's
+        harvest job notifications: one rule per stack, in the template, that only invokes the function.
 
         The handler may manage only rules named with this provider's prefix, and only those rules
         may invoke the function: one permission for all of them, so that the handler never edits
-        the function's resource policy at run time.
+        the function's resource policy at run time. The notification rule has its own permission,
+        for that rule only. CloudWatch Logs holds the claims and the reasons (``log_streams``), in
+        the function's own log group only.
         """
         if self._polls:
             return
         self._polls = True
         rules = self._arn("events", f"rule/{self.poll_rule_prefix}*")
         poll_rules = statement(
-            ["events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule"], [rules]
+            [
+                "events:PutRule",
+                "events:PutTargets",
+                "events:RemoveTargets",
+                "events:DeleteRule",
+                "events:ListTargetsByRule",
+            ],
+            [rules],
         )
-        self.policy.add(poll_rules)
+        # Claims and reasons are log streams of the function's own log group: the role may already
+        # create and write them there (as Lambda does); reading a reason back needs GetLogEvents.
+        reasons = statement(["logs:GetLogEvents"], [self._log_group_arn])
+        self.policy.add(poll_rules, reasons)
         acknowledge_wildcard_resources(
             self.policy.construct,
             [rules],
@@ -251,6 +265,35 @@ class HarvestJobProvider(Construct):
                 "FunctionName": self._function_resource.get_att("Arn"),
                 "Principal": "events.amazonaws.com",
                 "SourceArn": rules,
+            },
+        )
+        self._notification_rule()
+
+    def _notification_rule(self) -> None:
+        """The stack's rule for MediaPackage's harvest job notifications, targeting the function
+        with the event as it comes, and the permission that lets that rule (only) invoke it."""
+        function_arn = self._function_resource.get_att("Arn")
+        notice = contract.Notification
+        rule = CfnResource(
+            Construct(self, contract.NOTIFICATION_RULE_ID),
+            "Resource",
+            type="AWS::Events::Rule",
+            properties={
+                "Description": "MediaPackage harvest job notifications, for the handler of this stack's jobs",
+                "EventPattern": {"source": [notice.SOURCE], "detail-type": [notice.DETAIL_TYPE]},
+                "State": "ENABLED",
+                "Targets": [{"Arn": function_arn, "Id": "Target0"}],
+            },
+        )
+        CfnResource(
+            self.function,
+            contract.NOTIFICATION_PERMISSION_ID,
+            type="AWS::Lambda::Permission",
+            properties={
+                "Action": "lambda:InvokeFunction",
+                "FunctionName": function_arn,
+                "Principal": "events.amazonaws.com",
+                "SourceArn": rule.get_att("Arn"),
             },
         )
 

@@ -8,12 +8,17 @@ the handler is found per stack in Python, and attributes are built when first re
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 import cdk_mediapackage_harvest_contract as contract
-from aws_cdk import Annotations, CfnResource, Duration, Token
+import cdk_mediapackage_harvest_rules as rules
+from aws_cdk import Annotations, CfnResource, Duration, Stack, Token
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
+
+if TYPE_CHECKING:
+    from aws_cdk import aws_events as events
 
 from cdk_mediapackage_harvest._destination_role import created_role
 from cdk_mediapackage_harvest._destinations import claim_destination
@@ -159,6 +164,8 @@ class HarvestJob(Construct):
         # No DependsOn either: the resource names the function, which waits for what it needs.
         self._resource = CfnResource(self, "Resource", type=RESOURCE_TYPE, properties=properties)
         self._destination_role = role
+        self._origin_endpoint_id = origin_endpoint_id
+        self._given_id = harvest_job_id
         self._attributes: dict[str, str] = {}
         # Concatenating tokens in a string is how the CDK joins them: Fn::Join when resolved.
         self._manifest_uri = f"s3://{checked.bucket_name}/{manifest_key}"
@@ -227,3 +234,81 @@ class HarvestJob(Construct):
         token that resolves to an ``Fn::Join`` of them.
         """
         return self._manifest_uri
+
+    def notification_pattern(self) -> dict[str, Any]:
+        """The EventBridge pattern of this job's ``MediaPackage HarvestJob Notification`` events.
+
+        A concrete ``harvest_job_id``: that Id. A generated Id (one per CloudFormation request, so
+        unknown at synth): its prefix, ``<stack name>-<logical id>-`` as the handler generates it,
+        and the origin endpoint when concrete. A token Id: the origin endpoint's jobs.
+        """
+        notice = contract.Notification
+        job: dict[str, Any] = {}
+        if self._given_id is not None and not Token.is_unresolved(self._given_id):
+            job["id"] = [self._given_id]
+        elif self._given_id is None:
+            stack = Stack.of(self)
+            logical_id = str(stack.resolve(self._resource.logical_id))
+            sample = rules.generated_harvest_job_id(f"arn:stack/{stack.stack_name}/x", logical_id, "")
+            prefix = sample[: sample.rfind("-") + 1]
+            if not Token.is_unresolved(stack.stack_name):
+                job["id"] = [{"prefix": prefix}]
+        if not job and not Token.is_unresolved(self._origin_endpoint_id):
+            job["origin_endpoint_id"] = [self._origin_endpoint_id]
+        pattern: dict[str, Any] = {"source": [notice.SOURCE], "detail-type": [notice.DETAIL_TYPE]}
+        if job:
+            pattern["detail"] = {notice.JOB_KEY: job}
+        return pattern
+
+    def on_state_change(
+        self,
+        id: str,
+        *,
+        target: events.IRuleTarget | None = None,
+        description: str | None = None,
+        rule_name: str | None = None,
+        event_pattern: events.EventPattern | None = None,
+        cross_stack_scope: Construct | None = None,
+    ) -> events.Rule:
+        """An EventBridge rule for this job's ``MediaPackage HarvestJob Notification`` events (each
+        status change; a ``FAILED`` one carries MediaPackage's reason in ``detail.message``), for a job
+        that does not wait (``wait_for_completion=False``) or to route its outcome anywhere.
+
+        :param id: The construct id of the rule (a child of this construct).
+        :param target: Where to send the events. Default: - none; add one with ``add_target``.
+        :param description: The rule's description. Default: - none.
+        :param rule_name: The rule's name. Default: - a name CloudFormation generates.
+        :param event_pattern: Merged into the job's own pattern (:meth:`notification_pattern`), e.g.
+            ``EventPattern(detail={"harvest_job": {"status": ["FAILED"]}})``. Default: - every
+            notification of this job.
+        :param cross_stack_scope: The scope of the rule when ``target`` is in another stack or
+            account. Default: - this construct.
+        """
+        from aws_cdk import aws_events as events  # only for the jobs that use it: cheaper synthesis
+
+        pattern = self.notification_pattern()
+        rule = events.Rule(
+            cross_stack_scope or self,
+            id,
+            description=description,
+            rule_name=rule_name,
+            event_pattern=events.EventPattern(
+                source=pattern["source"], detail_type=pattern["detail-type"], detail=pattern.get("detail")
+            ),
+        )
+        if event_pattern is not None:
+            fields = (
+                "account",
+                "detail",
+                "detail_type",
+                "id",
+                "region",
+                "resources",
+                "source",
+                "time",
+                "version",
+            )
+            rule.add_event_pattern(**{name: getattr(event_pattern, name) for name in fields})
+        if target is not None:
+            rule.add_target(target)
+        return rule
