@@ -9,6 +9,7 @@ import inspect
 import re
 import tomllib
 import warnings
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -17,7 +18,7 @@ import pytest
 from aws_cdk import aws_s3 as s3
 from cdk_mediapackage_harvest import HarvestJob
 from constructs import Construct
-from mediapackage_harvest_handler import answering, jobs_v1
+from mediapackage_harvest_handler import answering, waiting
 from readme_renderer.markdown import render
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -103,7 +104,10 @@ def test_the_warnings_table_lists_every_warning_the_library_can_give() -> None:
 
 def test_troubleshooting_quotes_the_reasons_the_handler_gives() -> None:
     text = " ".join(section(README, "A harvest job FAILED").split())
-    assert f"`Harvest job <Id> failed. {jobs_v1.FAILED_JOB_HINT}`" in text
+    seen = waiting.Seen("FAILED", "failed", reason="<MediaPackage's message>")
+    budget = waiting.Budget(now=datetime.now(UTC), stop_at=0.0)
+    assert f"`{waiting.failure_reason('<Id>', seen, budget)}`" in text
+    assert "`Harvest job <Id> failed; MediaPackage sent no reason within 30 s; a late one appears in" in text
     prefix = answering.timeout_reason({"RequestType": "Create"}, None).split(":")[0]
     assert f"A Reason starting `{prefix}:`" in section(README, "The deployment times out")
 
