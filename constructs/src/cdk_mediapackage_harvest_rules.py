@@ -97,6 +97,17 @@ def check_ended(end: datetime, now: datetime, *, end_name: str) -> None:
         )
 
 
+def check_started(start: datetime, now: datetime, *, start_name: str) -> None:
+    """MediaPackage v2 harvests a window that has already started; its end may still be ahead (the
+    job then harvests in real time until the end has passed)."""
+    if start > now:
+        raise HarvestRuleError(
+            f"{start_name}: {format_time(start)!r} is in the future (now {format_time(now)!r}); "
+            "expected a window that has started: MediaPackage v2 accepts a harvest job only once its "
+            "start time has passed"
+        )
+
+
 def check_identifier(name: str, value: object, max_length: int | None = MAX_ID_LENGTH) -> str:
     """Letters, digits, ``_`` and ``-``: harvest job ids (at most 64) and origin endpoint ids.
 

@@ -1,0 +1,93 @@
+"""What lets MediaPackage v2 write a job's clip: a bucket-policy statement (and a KMS key-policy grant).
+
+A v2 harvest request names no role: MediaPackage v2 writes as its service principal, so the
+destination bucket's own policy must allow it, scoped against the confused deputy to this account
+(``aws:SourceAccount``) and to the job's origin endpoint (``aws:SourceArn``). The statement is added to
+a bucket the stack creates; for a bucket the stack cannot edit, a warning prints it. May import
+aws-cdk-lib, constructs and the contract module.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import cast
+
+import cdk_mediapackage_harvest_contract as contract
+from aws_cdk import Annotations, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct, IDependable
+
+#: The warning for a bucket (or key) whose policy the stack cannot edit; acknowledgeable by this id.
+POLICY_NOT_ADDED = "cdk-mediapackage-harvest:destinationPolicyNotAdded"
+#: What MediaPackage v2 may do on the bucket and under the destination path: what MediaPackage's user
+#: guide lists for live-to-VOD (PutObject; GetBucketLocation and ListBucket on the bucket).
+BUCKET_ACTIONS = ("s3:PutObject", "s3:GetBucketLocation", "s3:ListBucket")
+#: SSE-KMS: writing an object needs a data key; a multipart upload also decrypts it.
+KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
+
+
+@dataclass(frozen=True)
+class BucketAccess:
+    statement: iam.PolicyStatement
+    #: What must exist before MediaPackage v2 writes: the bucket policy, when the stack made it.
+    dependables: tuple[IDependable, ...]
+
+
+def source_conditions(stack: Stack, endpoint_arn: str) -> dict[str, object]:
+    """This account, and the origin endpoint or any of its harvest jobs as the source.
+
+    The documentation does not say which ARN MediaPackage v2 presents as ``aws:SourceArn`` when it
+    writes (the endpoint's or the harvest job's, a child of it): both are allowed, so that neither
+    choice loses a clip, and nothing outside this endpoint is.
+    """
+    return {
+        "StringEquals": {"aws:SourceAccount": stack.account},
+        "ArnLike": {"aws:SourceArn": [endpoint_arn, f"{endpoint_arn}/harvestJob/*"]},
+    }
+
+
+def grant_bucket_access(
+    scope: Construct, bucket: s3.IBucket, destination_path: str, endpoint_arn: str
+) -> BucketAccess:
+    """Add the statement that lets MediaPackage v2 write under ``destination_path`` to the bucket's
+    policy (and to its KMS key's), or warn on ``scope`` with the statement to add by hand."""
+    stack = Stack.of(scope)
+    principal = iam.ServicePrincipal(contract.V2_SERVICE_PRINCIPAL)
+    conditions = source_conditions(stack, endpoint_arn)
+    statement = iam.PolicyStatement(
+        principals=[principal],
+        actions=list(BUCKET_ACTIONS),
+        resources=[bucket.bucket_arn, bucket.arn_for_objects(f"{destination_path}*")],
+        conditions=conditions,
+    )
+    dependables: list[IDependable] = []
+    if isinstance(bucket, s3.Bucket):  # created in a stack: its policy is the construct's to extend
+        added = bucket.add_to_resource_policy(statement)
+        if added.statement_added and added.policy_dependable is not None:
+            dependables.append(added.policy_dependable)
+    else:
+        _warn(scope, f"the bucket {bucket.bucket_name}'s policy", statement)
+    key = bucket.encryption_key
+    if key is not None:
+        grant = iam.PolicyStatement(
+            principals=[principal], actions=list(KEY_ACTIONS), resources=["*"], conditions=conditions
+        )
+        added_to_key = key.add_to_resource_policy(grant) if isinstance(key, kms.Key) else None
+        if added_to_key is None or not added_to_key.statement_added:
+            _warn(scope, f"the key {key.key_arn}'s policy", grant)
+        else:
+            dependables.append(cast(IDependable, key))
+    return BucketAccess(statement, tuple(dependables))
+
+
+def _warn(scope: Construct, where: str, statement: iam.PolicyStatement) -> None:
+    rendered = json.dumps(Stack.of(scope).resolve(statement.to_statement_json()), sort_keys=True)
+    Annotations.of(scope).add_warning_v2(
+        POLICY_NOT_ADDED,
+        f"MediaPackage v2 writes the clip as {contract.V2_SERVICE_PRINCIPAL} (its request has no role), "
+        f"and this stack cannot edit {where}: add this statement to it before deploying, or the harvest "
+        f"job fails: {rendered}",
+    )
