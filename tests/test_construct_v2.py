@@ -270,24 +270,36 @@ def test_a_v2_only_stack_grants_no_v1_action_and_no_pass_role() -> None:
     )  # a fixed name: no wildcard
 
 
-def test_the_bucket_policy_lets_mediapackage_v2_write_under_the_path_from_these_endpoints(jobs: Jobs) -> None:
+def test_the_bucket_policy_lets_mediapackage_v2_write_under_the_paths_from_these_endpoints(
+    jobs: Jobs,
+) -> None:
+    """One statement per origin endpoint, whose resources grow with its jobs' paths (S3 allows a bucket
+    policy 20 KB); each job's own statement is exposed whole."""
     (policy,) = jobs.of_type("AWS::S3::BucketPolicy").values()
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": PRINCIPAL}
+    assert statement["Action"] == ["s3:PutObject", "s3:GetBucketLocation", "s3:ListBucket"]
+    bucket_arn, *objects = statement["Resource"]
+    assert bucket_arn["Fn::GetAtt"][1] == "Arn"
+    assert [arn["Fn::Join"][1][1] for arn in objects] == ["/clips/one/*", "/clips/two/*"]
+    assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": "123456789012"}
+    arns = [resolved_arn(jobs.stack, arn) for arn in statement["Condition"]["ArnLike"]["aws:SourceArn"]]
+    assert arns == [f"{ARN_PREFIX}{ENDPOINT}", f"{ARN_PREFIX}{ENDPOINT}/harvestJob/*"]
+    for job, path in ((jobs.plain, "/clips/one/*"), (jobs.named, "/clips/two/*")):
+        own = jobs.stack.resolve(job.destination_policy_statement.to_statement_json())
+        assert own == {**statement, "Resource": [bucket_arn, objects[0 if path.endswith("one/*") else 1]]}
+
+
+def test_another_endpoint_gets_its_own_statement() -> None:
+    stack, bucket = new_stack()
+    HarvestJobV2(stack, "One", destination_bucket=bucket, **PROPS)
+    HarvestJobV2(stack, "Two", destination_bucket=bucket, **{**PROPS, "destination_path": "clips/one/"})
+    HarvestJobV2(stack, "Other", destination_bucket=bucket, **{**PROPS, "origin_endpoint_name": "dash"})
+    (policy,) = Template.from_stack(stack).find_resources("AWS::S3::BucketPolicy").values()
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
-    by_path = {}
-    for statement in statements:
-        assert statement["Principal"] == {"Service": PRINCIPAL}
-        assert statement["Action"] == ["s3:PutObject", "s3:GetBucketLocation", "s3:ListBucket"]
-        bucket_arn, objects = statement["Resource"]
-        assert bucket_arn["Fn::GetAtt"][1] == "Arn"
-        by_path[objects["Fn::Join"][1][1]] = statement["Condition"]
-    assert set(by_path) == {"/clips/one/*", "/clips/two/*"}
-    for condition in by_path.values():
-        assert condition["StringEquals"] == {"aws:SourceAccount": "123456789012"}
-        arns = [resolved_arn(jobs.stack, arn) for arn in condition["ArnLike"]["aws:SourceArn"]]
-        assert arns == [f"{ARN_PREFIX}{ENDPOINT}", f"{ARN_PREFIX}{ENDPOINT}/harvestJob/*"]
-    assert jobs.stack.resolve(jobs.plain.destination_policy_statement.to_statement_json()) == next(
-        s for s in statements if s["Resource"][1]["Fn::Join"][1][1] == "/clips/one/*"
-    )
+    assert [len(statement["Resource"]) for statement in statements] == [2, 2]  # the same path once
+    sources = [statement["Condition"]["ArnLike"]["aws:SourceArn"][0] for statement in statements]
+    assert [resolved_arn(stack, arn).rsplit("/", 1)[1] for arn in sources] == ["hls", "dash"]
 
 
 def test_the_function_and_so_every_job_waits_for_the_bucket_policy(jobs: Jobs) -> None:

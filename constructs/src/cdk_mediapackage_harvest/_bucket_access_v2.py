@@ -4,7 +4,7 @@ A v2 harvest request names no role: MediaPackage v2 writes as its service princi
 destination bucket's own policy must allow it, scoped against the confused deputy to this account
 (``aws:SourceAccount``) and to the job's origin endpoint (``aws:SourceArn``). The statement is added to
 a bucket the stack creates; for a bucket the stack cannot edit, a warning prints it. May import
-aws-cdk-lib, constructs and the contract module.
+aws-cdk-lib, constructs, the contract module and ``_synth``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IDependable
+
+from cdk_mediapackage_harvest._synth import ObjectCache
 
 #: The warning for a bucket (or key) whose policy the stack cannot edit; acknowledgeable by this id.
 POLICY_NOT_ADDED = "cdk-mediapackage-harvest:destinationPolicyNotAdded"
@@ -52,35 +54,68 @@ def source_conditions(stack: Stack, endpoint_arn: str) -> dict[str, object]:
 def grant_bucket_access(
     scope: Construct, bucket: s3.IBucket, destination_path: str, endpoint_arn: str
 ) -> BucketAccess:
-    """Add the statement that lets MediaPackage v2 write under ``destination_path`` to the bucket's
-    policy (and to its KMS key's), or warn on ``scope`` with the statement to add by hand."""
+    """Let MediaPackage v2 write under ``destination_path`` from ``endpoint_arn``: through the
+    bucket's policy (and its KMS key's), or a warning on ``scope`` with the statement to add by hand.
+
+    In a bucket the stack created, the jobs of one origin endpoint share one statement whose
+    resources grow with their paths (S3 allows a bucket policy 20 KB); the statement returned is
+    this job's own.
+    """
     stack = Stack.of(scope)
     principal = iam.ServicePrincipal(contract.V2_SERVICE_PRINCIPAL)
     conditions = source_conditions(stack, endpoint_arn)
+    objects = bucket.arn_for_objects(f"{destination_path}*")
     statement = iam.PolicyStatement(
         principals=[principal],
         actions=list(BUCKET_ACTIONS),
-        resources=[bucket.bucket_arn, bucket.arn_for_objects(f"{destination_path}*")],
+        resources=[bucket.bucket_arn, objects],
         conditions=conditions,
     )
     dependables: list[IDependable] = []
     if isinstance(bucket, s3.Bucket):  # created in a stack: its policy is the construct's to extend
-        added = bucket.add_to_resource_policy(statement)
-        if added.statement_added and added.policy_dependable is not None:
-            dependables.append(added.policy_dependable)
+        shared = _added(bucket).get(endpoint_arn)
+        if shared is None:
+            # Its own copy: the job's statement stays the job's, whatever the shared one grows to.
+            copy = iam.PolicyStatement(
+                principals=[principal],
+                actions=list(BUCKET_ACTIONS),
+                resources=[bucket.bucket_arn, objects],
+                conditions=conditions,
+            )
+            if bucket.add_to_resource_policy(copy).statement_added:
+                _added(bucket)[endpoint_arn] = SharedStatement(copy, [objects])
+        elif objects not in shared.objects:
+            shared.objects.append(objects)
+            shared.statement.add_resources(objects)
+        if bucket.policy is not None:
+            dependables.append(bucket.policy)
     else:
         _warn(scope, f"the bucket {bucket.bucket_name}'s policy", statement)
     key = bucket.encryption_key
     if key is not None:
-        grant = iam.PolicyStatement(
-            principals=[principal], actions=list(KEY_ACTIONS), resources=["*"], conditions=conditions
-        )
-        added_to_key = key.add_to_resource_policy(grant) if isinstance(key, kms.Key) else None
-        if added_to_key is None or not added_to_key.statement_added:
-            _warn(scope, f"the key {key.key_arn}'s policy", grant)
-        else:
-            dependables.append(cast(IDependable, key))
+        granted = _added(key)
+        if endpoint_arn not in granted:
+            grant = iam.PolicyStatement(
+                principals=[principal], actions=list(KEY_ACTIONS), resources=["*"], conditions=conditions
+            )
+            added_to_key = key.add_to_resource_policy(grant) if isinstance(key, kms.Key) else None
+            if added_to_key is None or not added_to_key.statement_added:
+                _warn(scope, f"the key {key.key_arn}'s policy", grant)
+            else:
+                granted[endpoint_arn] = SharedStatement(grant, [])
+                dependables.append(cast(IDependable, key))
     return BucketAccess(statement, tuple(dependables))
+
+
+@dataclass
+class SharedStatement:
+    statement: iam.PolicyStatement
+    #: The object ARNs (one per destination path) among its resources.
+    objects: list[str]
+
+
+#: The statements added to each created bucket's (or key's) policy, by origin endpoint ARN.
+_added: ObjectCache[object, dict[str, SharedStatement]] = ObjectCache(lambda _: {})
 
 
 def _warn(scope: Construct, where: str, statement: iam.PolicyStatement) -> None:
