@@ -555,3 +555,15 @@ def test_tokens_pass_through_unchecked() -> None:
     # A token name is a deploy-time name, not a wildcard: nothing to acknowledge.
     policy = stack.node.find_child(PROVIDER_ID).node.find_child("Policy")
     assert not any("mediapackagev2" in str(entry.data) for entry in policy.node.metadata)
+
+
+def test_check_started_accepts_a_started_window_and_names_a_future_start() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    import cdk_mediapackage_harvest_rules as rules
+
+    now = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+    rules.check_started(now, now, start_name="StartTime")
+    rules.check_started(now - timedelta(hours=3), now, start_name="StartTime")
+    with pytest.raises(HarvestRuleError, match=r"^StartTime: '2026-11-28T10:00:01Z' is in the future"):
+        rules.check_started(now + timedelta(seconds=1), now, start_name="StartTime")
