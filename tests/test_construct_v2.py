@@ -567,3 +567,22 @@ def test_check_started_accepts_a_started_window_and_names_a_future_start() -> No
     rules.check_started(now - timedelta(hours=3), now, start_name="StartTime")
     with pytest.raises(HarvestRuleError, match=r"^StartTime: '2026-11-28T10:00:01Z' is in the future"):
         rules.check_started(now + timedelta(seconds=1), now, start_name="StartTime")
+
+
+def test_each_further_v2_job_costs_as_few_kernel_calls_as_a_v1_job() -> None:
+    """The construct, its resource and the path added to the shared bucket-policy statement: the
+    per-job reads are cached, the job's own statement made only when asked for."""
+    from kernel_calls import counting
+
+    stack, bucket = new_stack()
+    HarvestJobV2(stack, "First", destination_bucket=bucket, **PROPS)
+    jobs = 20
+    with counting() as calls:
+        for index in range(jobs):
+            HarvestJobV2(
+                stack, f"Clip{index}", destination_bucket=bucket, **{**PROPS, "destination_path": f"{index}/"}
+            )
+    assert sum(calls.values()) <= 3 * jobs, calls
+    (policy,) = Template.from_stack(stack).find_resources("AWS::S3::BucketPolicy").values()
+    (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert len(statement["Resource"]) == 2 + jobs

@@ -9,6 +9,7 @@ aws-cdk-lib, constructs, the contract module and ``_synth``.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import cast
@@ -20,7 +21,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IDependable
 
-from cdk_mediapackage_harvest._synth import ObjectCache
+from cdk_mediapackage_harvest._synth import ObjectCache, stack_of
 
 #: The warning for a bucket (or key) whose policy the stack cannot edit; acknowledgeable by this id.
 POLICY_NOT_ADDED = "cdk-mediapackage-harvest:destinationPolicyNotAdded"
@@ -31,11 +32,24 @@ BUCKET_ACTIONS = ("s3:PutObject", "s3:GetBucketLocation", "s3:ListBucket")
 KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
 
 
-@dataclass(frozen=True)
 class BucketAccess:
-    statement: iam.PolicyStatement
-    #: What must exist before MediaPackage v2 writes: the bucket policy, when the stack made it.
-    dependables: tuple[IDependable, ...]
+    """What a job was granted: its own statement (made when first asked for: building it costs calls
+    into the CDK that a created bucket's shared statement does not need), and what to wait for."""
+
+    def __init__(
+        self, resources: list[str], conditions: dict[str, object], dependables: tuple[IDependable, ...]
+    ) -> None:
+        self._resources = resources
+        self._conditions = conditions
+        self._statement: iam.PolicyStatement | None = None
+        #: What must exist before MediaPackage v2 writes: the bucket and key policies the stack made.
+        self.dependables = dependables
+
+    @property
+    def statement(self) -> iam.PolicyStatement:
+        if self._statement is None:
+            self._statement = _statement(BUCKET_ACTIONS, self._resources, self._conditions)
+        return self._statement
 
 
 def source_conditions(stack: Stack, endpoint_arn: str) -> dict[str, object]:
@@ -46,65 +60,73 @@ def source_conditions(stack: Stack, endpoint_arn: str) -> dict[str, object]:
     choice loses a clip, and nothing outside this endpoint is.
     """
     return {
-        "StringEquals": {"aws:SourceAccount": stack.account},
+        "StringEquals": {"aws:SourceAccount": _account(stack)},
         "ArnLike": {"aws:SourceArn": [endpoint_arn, f"{endpoint_arn}/harvestJob/*"]},
     }
 
 
 def grant_bucket_access(
-    scope: Construct, bucket: s3.IBucket, destination_path: str, endpoint_arn: str
+    scope: Construct, stack: Stack, bucket: s3.IBucket, destination_path: str, endpoint_arn: str
 ) -> BucketAccess:
     """Let MediaPackage v2 write under ``destination_path`` from ``endpoint_arn``: through the
-    bucket's policy (and its KMS key's), or a warning on ``scope`` with the statement to add by hand.
+    bucket's policy (and its KMS key's), or a warning on ``scope`` (a job of ``stack``) with the
+    statement to add by hand.
 
     In a bucket the stack created, the jobs of one origin endpoint share one statement whose
-    resources grow with their paths (S3 allows a bucket policy 20 KB); the statement returned is
-    this job's own.
+    resources grow with their paths (S3 allows a bucket policy 20 KB); the job's own statement is
+    ``BucketAccess.statement``.
     """
-    stack = Stack.of(scope)
-    principal = iam.ServicePrincipal(contract.V2_SERVICE_PRINCIPAL)
     conditions = source_conditions(stack, endpoint_arn)
-    objects = bucket.arn_for_objects(f"{destination_path}*")
-    statement = iam.PolicyStatement(
-        principals=[principal],
-        actions=list(BUCKET_ACTIONS),
-        resources=[bucket.bucket_arn, objects],
-        conditions=conditions,
-    )
+    bucket_arn = _bucket_arn(bucket)
+    # As ``arn_for_objects`` writes it, without the call into the CDK.
+    objects = f"{bucket_arn}/{destination_path}*"
+    resources = [bucket_arn, objects]
     dependables: list[IDependable] = []
     if isinstance(bucket, s3.Bucket):  # created in a stack: its policy is the construct's to extend
-        shared = _added(bucket).get(endpoint_arn)
+        added = _added(bucket)
+        shared = added.get(endpoint_arn)
         if shared is None:
-            # Its own copy: the job's statement stays the job's, whatever the shared one grows to.
-            copy = iam.PolicyStatement(
-                principals=[principal],
-                actions=list(BUCKET_ACTIONS),
-                resources=[bucket.bucket_arn, objects],
-                conditions=conditions,
-            )
-            if bucket.add_to_resource_policy(copy).statement_added:
-                _added(bucket)[endpoint_arn] = SharedStatement(copy, [objects])
+            # Its own statement, not the job's: it grows with the endpoint's other jobs.
+            statement = _statement(BUCKET_ACTIONS, resources, conditions)
+            if bucket.add_to_resource_policy(statement).statement_added:
+                added[endpoint_arn] = SharedStatement(statement, [objects])
+                if bucket.policy is not None:
+                    dependables.append(bucket.policy)
         elif objects not in shared.objects:
             shared.objects.append(objects)
             shared.statement.add_resources(objects)
-        if bucket.policy is not None:
-            dependables.append(bucket.policy)
     else:
-        _warn(scope, f"the bucket {bucket.bucket_name}'s policy", statement)
-    key = bucket.encryption_key
+        _warn(
+            scope,
+            f"the bucket {bucket.bucket_name}'s policy",
+            _statement(BUCKET_ACTIONS, resources, conditions),
+        )
+    key = _encryption_key(bucket)
     if key is not None:
         granted = _added(key)
         if endpoint_arn not in granted:
-            grant = iam.PolicyStatement(
-                principals=[principal], actions=list(KEY_ACTIONS), resources=["*"], conditions=conditions
-            )
+            grant = _statement(KEY_ACTIONS, ["*"], conditions)
             added_to_key = key.add_to_resource_policy(grant) if isinstance(key, kms.Key) else None
             if added_to_key is None or not added_to_key.statement_added:
                 _warn(scope, f"the key {key.key_arn}'s policy", grant)
             else:
                 granted[endpoint_arn] = SharedStatement(grant, [])
                 dependables.append(cast(IDependable, key))
-    return BucketAccess(statement, tuple(dependables))
+    return BucketAccess(resources, conditions, tuple(dependables))
+
+
+def _statement(
+    actions: tuple[str, ...], resources: list[str], conditions: dict[str, object]
+) -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        principals=[_principal()], actions=list(actions), resources=list(resources), conditions=conditions
+    )
+
+
+@functools.cache
+def _principal() -> iam.ServicePrincipal:
+    """The v2 service principal (not a construct: one object serves every app)."""
+    return iam.ServicePrincipal(contract.V2_SERVICE_PRINCIPAL)
 
 
 @dataclass
@@ -116,10 +138,14 @@ class SharedStatement:
 
 #: The statements added to each created bucket's (or key's) policy, by origin endpoint ARN.
 _added: ObjectCache[object, dict[str, SharedStatement]] = ObjectCache(lambda _: {})
+#: What never changes, read once per object.
+_account: ObjectCache[Stack, str] = ObjectCache(lambda stack: stack.account)
+_bucket_arn: ObjectCache[s3.IBucket, str] = ObjectCache(lambda bucket: bucket.bucket_arn)
+_encryption_key: ObjectCache[s3.IBucket, kms.IKey | None] = ObjectCache(lambda bucket: bucket.encryption_key)
 
 
 def _warn(scope: Construct, where: str, statement: iam.PolicyStatement) -> None:
-    rendered = json.dumps(Stack.of(scope).resolve(statement.to_statement_json()), sort_keys=True)
+    rendered = json.dumps(stack_of(scope).resolve(statement.to_statement_json()), sort_keys=True)
     Annotations.of(scope).add_warning_v2(
         POLICY_NOT_ADDED,
         f"MediaPackage v2 writes the clip as {contract.V2_SERVICE_PRINCIPAL} (its request has no role), "

@@ -263,12 +263,14 @@ class HarvestJobProvider(Construct):
         channel = f"{group}/channel/{channel_name}"
         endpoint = f"{channel}/originEndpoint/{origin_endpoint_name}"
         job = f"{endpoint}/harvestJob/{'*' if harvest_job_name is None else harvest_job_name}"
+        count = self._v2_resource_count()
         self._v2_harvest = self._grow(
             self._v2_harvest, list(V2_HARVEST_ACTIONS), [group, channel, endpoint, job]
         )
         if tagged:
             self._v2_tagging = self._grow(self._v2_tagging, [V2_TAG_ACTION], [job])
-        self.policy.changed()
+        if self._v2_resource_count() != count:  # the CDK is told only of a change
+            self.policy.changed()
         if harvest_job_name is None and job not in self._v2_acknowledged:
             self._v2_acknowledged.add(job)
             acknowledge_wildcard_resources(
@@ -278,6 +280,13 @@ class HarvestJobProvider(Construct):
                 "known at synthesis: any harvest job of this one origin endpoint only",
             )
         return endpoint
+
+    def _v2_resource_count(self) -> int:
+        return sum(
+            len(held["Resource"]) if isinstance(held["Resource"], list) else 1
+            for held in (self._v2_harvest, self._v2_tagging)
+            if held is not None
+        )
 
     def _grow(self, held: dict[str, Any] | None, actions: list[str], arns: list[str]) -> dict[str, Any]:
         """The policy's statement of ``actions`` (added on first use), with ``arns`` among its resources."""

@@ -19,6 +19,7 @@ from constructs import Construct
 from cdk_mediapackage_harvest._bucket_access_v2 import grant_bucket_access
 from cdk_mediapackage_harvest._props_v2 import CheckedPropsV2
 from cdk_mediapackage_harvest._provider import HarvestJobProvider
+from cdk_mediapackage_harvest._synth import stack_of
 
 #: Public contract: the CloudFormation type of the custom resource.
 RESOURCE_TYPE_V2 = contract.RESOURCE_TYPE_V2
@@ -144,7 +145,9 @@ class HarvestJobV2(Construct):
             harvest_job_name,
             tagged=bool(checked.tags),
         )
-        access = grant_bucket_access(self, destination_bucket, destination_path, endpoint_arn)
+        access = grant_bucket_access(
+            self, stack_of(scope), destination_bucket, destination_path, endpoint_arn
+        )
         for dependable in access.dependables:
             provider.wait_for(dependable)
         if checked.completion_timeout is not None:
@@ -174,7 +177,7 @@ class HarvestJobV2(Construct):
             properties[_P.COMPLETION_TIMEOUT] = checked.completion_timeout
         # As HarvestJob's: a CfnResource, no DependsOn (the function waits for the bucket policy).
         self._resource = CfnResource(self, "Resource", type=RESOURCE_TYPE_V2, properties=properties)
-        self._destination_policy_statement = access.statement
+        self._access = access
         self._attributes: dict[str, str] = {}
         self._destination_uri = f"s3://{checked.bucket_name}/{destination_path}"
 
@@ -189,7 +192,7 @@ class HarvestJobV2(Construct):
     def destination_policy_statement(self) -> iam.PolicyStatement:
         """The bucket-policy statement that lets MediaPackage v2 write this job's clip: added to a
         bucket created in the stack; to be added by hand to another (a synth warning prints it)."""
-        return self._destination_policy_statement
+        return self._access.statement
 
     @property
     def harvest_job_arn(self) -> str:
