@@ -409,3 +409,35 @@ def test_each_further_v2_job_costs_as_few_kernel_calls_as_a_v1_job() -> None:
     (policy,) = Template.from_stack(stack).find_resources("AWS::S3::BucketPolicy").values()
     (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
     assert len(statement["Resource"]) == 2 + jobs
+
+
+def test_the_written_bucket_policy_lets_the_local_mediapackage_v2_write_only_for_its_endpoint() -> None:
+    """The policy as deployed (intrinsics resolved, with the bucket's TLS-only Deny) judged by the local
+    MediaPackage v2's evaluator: allowed under each job's path from the job's endpoint, with either
+    ARN as the source; refused elsewhere, from another endpoint, or for another account."""
+    from local_aws import bucket_policy
+    from local_aws.cloudformation import Intrinsics
+
+    stack = cdk.Stack(cdk.App(context=NO_BUNDLING), "Deployed", env=ENV)
+    bucket = s3.Bucket(stack, "Bucket", enforce_ssl=True)
+    for number, path in enumerate(["clips/one/", "clips"]):
+        HarvestJobV2(stack, f"Clip{number}", destination_bucket=bucket, **{**PROPS, "destination_path": path})
+    (policy,) = Template.from_stack(stack).find_resources("AWS::S3::BucketPolicy").values()
+    document = Intrinsics(
+        {stack.get_logical_id(bucket.node.default_child): "clips-bucket"},  # type: ignore[arg-type]
+        {(stack.get_logical_id(bucket.node.default_child), "Arn"): "arn:aws:s3:::clips-bucket"},  # type: ignore[arg-type]
+    )(policy["Properties"]["PolicyDocument"])
+    endpoint = f"{ARN_PREFIX}{ENDPOINT}"
+
+    def decision(key: str, source: str = endpoint, account: str = "123456789012") -> str:
+        request = bucket_policy.service_request(
+            PRINCIPAL, "s3:PutObject", f"arn:aws:s3:::clips-bucket/{key}", account, source
+        )
+        return bucket_policy.decision(json.dumps(document), request)
+
+    assert decision("clips/one/index.m3u8") == "ALLOW"
+    assert decision("clips/index_1.m3u8") == "ALLOW"  # a path without "/": MediaPackage may add one
+    assert decision("clips/one/index.m3u8", source=f"{endpoint}/harvestJob/clip") == "ALLOW"
+    assert decision("other/index.m3u8") == "IMPLICIT_DENY"
+    assert decision("clips/one/index.m3u8", source=endpoint.replace("/hls", "/dash")) == "IMPLICIT_DENY"
+    assert decision("clips/one/index.m3u8", account="999999999999") == "IMPLICIT_DENY"
