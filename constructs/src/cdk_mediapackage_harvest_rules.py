@@ -98,13 +98,12 @@ def check_ended(end: datetime, now: datetime, *, end_name: str) -> None:
 
 
 def check_started(start: datetime, now: datetime, *, start_name: str) -> None:
-    """MediaPackage v2 harvests a window that has already started; its end may still be ahead (the
-    job then harvests in real time until the end has passed)."""
+    """MediaPackage v2 harvests from a start in the past; the end may be in the future (its guide:
+    "the start time of the harvest job must be in the past", and ongoing streams can be harvested)."""
     if start > now:
         raise HarvestRuleError(
             f"{start_name}: {format_time(start)!r} is in the future (now {format_time(now)!r}); "
-            "expected a window that has started: MediaPackage v2 accepts a harvest job only once its "
-            "start time has passed"
+            "expected a start in the past: MediaPackage v2 harvests from content it has received"
         )
 
 
