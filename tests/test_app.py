@@ -49,6 +49,7 @@ CONTEXT = {
     "description": "",
 }
 RESOURCE_TYPE_V2 = "Custom::MediaPackageV2HarvestJob"
+#: HarvestV2Stack's outputs (its other tests: test_app_v2.py).
 OUTPUTS_V2 = {"HarvestJobArn": "Arn", "HarvestJobStatus": "Status", "HarvestJobName": "HarvestJobName"}
 EXISTING_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/existing-harvest-role"
 
@@ -72,22 +73,9 @@ def synth(**context: object) -> tuple[cdk.Stack, Template]:
     return stack, Template.from_stack(stack)
 
 
-def synth_v2(**context: object) -> Template:
-    app = cdk.App(context={"aws:cdk:bundling-stacks": [], **CONTEXT, **context})
-    build(app)
-    stack = app.node.find_child("HarvestV2Stack")
-    assert isinstance(stack, cdk.Stack)
-    return Template.from_stack(stack)
-
-
 @pytest.fixture(scope="module")
 def default_app() -> Template:
     return synth()[1]
-
-
-@pytest.fixture(scope="module")
-def default_v2() -> Template:
-    return synth_v2()
 
 
 def custom_resource_id(template: Template) -> str:
@@ -281,105 +269,6 @@ def test_bad_context_raises_value_error_naming_the_key(
     assert key in message
     assert value in message
     assert "\n" not in message
-
-
-@pytest.mark.parametrize(("output", "attribute"), OUTPUTS_V2.items())
-def test_v2_outputs_reference_the_custom_resource(default_v2: Template, output: str, attribute: str) -> None:
-    (logical_id,) = default_v2.find_resources(RESOURCE_TYPE_V2)
-    default_v2.has_output(output, {"Value": {"Fn::GetAtt": [logical_id, attribute]}})
-    default_v2.has_output(
-        "DestinationUri",
-        {
-            "Value": {
-                "Fn::Join": [
-                    "",
-                    ["s3://", {"Ref": Match.string_like_regexp("^Bucket")}, "/clips/example-v2/"],
-                ]
-            }
-        },
-    )
-
-
-def test_v2_context_values_become_the_harvest_properties(default_v2: Template) -> None:
-    default_v2.has_resource_properties(
-        RESOURCE_TYPE_V2,
-        {
-            "ChannelGroupName": "example-group",
-            "ChannelName": "example-channel",
-            "OriginEndpointName": "example-hls",
-            "StartTime": "2025-03-01T10:00:00Z",
-            "EndTime": "2025-03-01T10:30:00Z",
-            "S3Destination": {"DestinationPath": "clips/example-v2/"},
-            "HlsManifestNames": ["index"],
-            "DashManifestNames": Match.absent(),
-            "HarvestJobName": Match.absent(),
-            "Description": Match.absent(),
-        },
-    )
-    # Its own created bucket, whose policy lets MediaPackage v2 write; no role, no PassRole.
-    default_v2.resource_count_is("AWS::S3::Bucket", 2)
-    default_v2.has_resource_properties(
-        "AWS::S3::BucketPolicy",
-        {
-            "PolicyDocument": {
-                "Statement": Match.array_with(
-                    [Match.object_like({"Principal": {"Service": "mediapackagev2.amazonaws.com"}})]
-                )
-            }
-        },
-    )
-    assert mediapackage_roles(default_v2) == {}
-    assert "iam:PassRole" not in json.dumps(default_v2.to_json())
-
-
-def test_v2_manifest_names_are_comma_separated_and_the_optional_keys_are_used() -> None:
-    template = synth_v2(
-        hls_manifest_names=" a, b ,",
-        dash_manifest_names="d",
-        low_latency_hls_manifest_names="",
-        harvest_job_name="clip-v2",
-        description="the final cut",
-    )
-    template.has_resource_properties(
-        RESOURCE_TYPE_V2,
-        {
-            "HlsManifestNames": ["a", "b"],
-            "DashManifestNames": ["d"],
-            "LowLatencyHlsManifestNames": Match.absent(),
-            "HarvestJobName": "clip-v2",
-            "Description": "the final cut",
-        },
-    )
-
-
-@pytest.mark.parametrize(
-    "key", ["channel_group_name", "channel_name", "origin_endpoint_name", "destination_path"]
-)
-def test_missing_required_v2_context_names_the_key(key: str) -> None:
-    context: dict[str, object] = {**CONTEXT, "aws:cdk:bundling-stacks": []}
-    del context[key]
-    with pytest.raises(ValueError, match=f"context '{key}' is missing"):
-        build(cdk.App(context=context))
-
-
-@pytest.mark.parametrize(
-    ("context", "key", "value"),
-    [
-        pytest.param({"channel_name": "main channel"}, "channel_name", "main channel", id="name"),
-        pytest.param({"destination_path": "my clips/"}, "destination_path", "my clips/", id="path"),
-        pytest.param({"hls_manifest_names": ""}, "hls_manifest_names", "all empty", id="no-manifest"),
-        pytest.param({"harvest_job_name": "clip 1"}, "harvest_job_name", "clip 1", id="job-name"),
-    ],
-)
-def test_bad_v2_context_raises_value_error_naming_the_key(
-    context: dict[str, object], key: str, value: str
-) -> None:
-    with pytest.raises(ValueError, match="context") as caught:
-        synth_v2(**context)
-    message = str(caught.value)
-    assert "HarvestV2Stack/HarvestJob" in message
-    assert key in message
-    assert value in message
 
 
 def offline_env(**extra: str) -> dict[str, str]:
