@@ -301,6 +301,69 @@ def template_slopes(synth: Synthesizer, report: Report) -> None:
     )
 
 
+#: MediaPackage v2 (``HarvestJobV2``): synthesis sizes, timed beside v1's; no peer exists.
+V2_SIZES = (1, 10, 50)
+
+
+def v2_figures(synth: Synthesizer, runs: int, report: Report) -> None:
+    """HarvestJobV2's synthesis time and template bytes per job, beside HarvestJob's (v1, ``ours``)."""
+    synth("ours-v2", 1)  # untimed warm-up, as for the others
+    for size in V2_SIZES:
+        times = [synth("ours-v2", size)[0] for _ in range(runs)]
+        v2 = statistics.median(times)
+        v1_times = [synth("ours", size)[0] for _ in range(runs)]
+        v1 = statistics.median(v1_times)
+        report.rows.append(
+            Row(
+                f"MediaPackage v2: synthesis time, {size} job{'s' if size > 1 else ''} (s, median of {runs}; "
+                "peer column: HarvestJob, v1)",
+                f"{v2:.2f}",
+                f"{v1:.2f}",
+                ratio(v2, v1),
+                "none (no v2 peer exists)",
+                "n/a",
+            )
+        )
+        report.details.append(
+            f"synthesis, ours-v2, {size} job{'s' if size > 1 else ''}: runs "
+            + ", ".join(f"{value:.2f}" for value in times)
+            + " s; ours (v1) beside it: "
+            + ", ".join(f"{value:.2f}" for value in v1_times)
+            + " s"
+        )
+    small, large = SLOPE_SIZES
+    at_small, at_large = synth.template("ours-v2", small), synth.template("ours-v2", large)
+    v1_small, v1_large = synth.template("ours", small), synth.template("ours", large)
+    v2_bytes = (at_large.stat().st_size - at_small.stat().st_size) / (large - small)
+    v1_bytes = (v1_large.stat().st_size - v1_small.stat().st_size) / (large - small)
+    report.rows.append(
+        Row(
+            f"MediaPackage v2: template bytes per additional job ({small} → {large} jobs; peer column: v1)",
+            f"{v2_bytes:,.0f}",
+            f"{v1_bytes:,.0f}",
+            ratio(v2_bytes, v1_bytes),
+            "none (no v2 peer exists)",
+            "n/a",
+        )
+    )
+    policy = _bucket_policy_bytes(at_large)
+    report.notes.append(
+        "MediaPackage v2: a v2 job has no role; its bytes include the bucket-policy statement that lets "
+        f"MediaPackage v2 write under its path. With {large} jobs from one endpoint into one bucket the "
+        f"bucket policy is {policy:,} characters as written in the template (S3 allows 20 KB once "
+        "deployed, with intrinsic functions resolved)."
+    )
+
+
+def _bucket_policy_bytes(template: Path) -> int:
+    resources = json.loads(template.read_text())["Resources"]
+    return sum(
+        template_limits.characters(resource["Properties"]["PolicyDocument"])
+        for resource in resources.values()
+        if resource["Type"] == "AWS::S3::BucketPolicy"
+    )
+
+
 def largest_stack(synth: Synthesizer, kind: str, cap: int = 2000) -> tuple[int, str]:
     """The most jobs one stack holds within every limit, and the rule that the next job breaks.
 
@@ -613,6 +676,7 @@ def benchmark() -> None:
         synthesis_times(synth, runs, report)
         kernel_calls(synth, report)
         template_slopes(synth, report)
+        v2_figures(synth, runs, report)
         stack_limits(synth, report)
         asset = asset_sizes(synth, report)
         cold_imports(asset, max(runs, 3), report)

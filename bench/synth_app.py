@@ -20,6 +20,10 @@ its own manifest key. Kinds:
   ``createHarvestJob`` needs, added to the custom resources' shared role.
 - ``peer-statements``: the same, with ``iam:PassRole`` written into each custom resource's own
   policy (``AwsCustomResourcePolicy.from_statements``), the other way a user adds it.
+- ``ours-v2``: ``HarvestJobV2`` with its defaults, each job with its own destination path, all from
+  one origin endpoint (no role: the construct adds each job's statement to the bucket's policy).
+  No peer exists for MediaPackage v2 harvest jobs (no L1, no ``AwsCustomResource`` call to compare
+  with a waiting, idempotent job).
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ import kernel_calls  # noqa: E402
 from aws_cdk import aws_iam as iam  # noqa: E402
 from aws_cdk import aws_s3 as s3  # noqa: E402
 
-KINDS = ("ours", "peer", "peer-statements")
+KINDS = ("ours", "peer", "peer-statements", "ours-v2")
 STACK_NAME = "HarvestBench"
 ORIGIN_ENDPOINT_ID = "live-hls-endpoint"
 START_TIME = "2025-03-01T10:00:00Z"
@@ -68,6 +72,24 @@ def add_ours(stack: cdk.Stack, bucket: s3.Bucket, jobs: int) -> None:
             end_time=END_TIME,
             destination_bucket=bucket,
             manifest_key=manifest_key(index),
+        )
+
+
+def add_ours_v2(stack: cdk.Stack, bucket: s3.Bucket, jobs: int) -> None:
+    from cdk_mediapackage_harvest import HarvestJobV2
+
+    for index in range(jobs):
+        HarvestJobV2(
+            stack,
+            f"Clip{index}",
+            channel_group_name="live",
+            channel_name="main",
+            origin_endpoint_name="hls",
+            start_time=START_TIME,
+            end_time=END_TIME,
+            destination_bucket=bucket,
+            destination_path=f"clips/clip-{index}/",
+            hls_manifest_names=["index"],
         )
 
 
@@ -125,6 +147,8 @@ def synthesize(kind: str, jobs: int, outdir: str, calls: Counter[str] | None = N
     bucket = s3.Bucket(stack, "Clips")
     if kind == "ours":
         add_ours(stack, bucket, jobs)
+    elif kind == "ours-v2":
+        add_ours_v2(stack, bucket, jobs)
     else:
         add_peer(stack, bucket, jobs, pass_role_per_job=kind == "peer-statements")
     built = time.perf_counter()

@@ -38,7 +38,19 @@ CONTEXT = {
     "bucket_name": "",
     "role_arn": "",
     "harvest_job_id": "",
+    "channel_group_name": "example-group",
+    "channel_name": "example-channel",
+    "origin_endpoint_name": "example-hls",
+    "destination_path": "clips/example-v2/",
+    "hls_manifest_names": "index",
+    "dash_manifest_names": "",
+    "low_latency_hls_manifest_names": "",
+    "harvest_job_name": "",
+    "description": "",
 }
+RESOURCE_TYPE_V2 = "Custom::MediaPackageV2HarvestJob"
+#: HarvestV2Stack's outputs (its other tests: test_app_v2.py).
+OUTPUTS_V2 = {"HarvestJobArn": "Arn", "HarvestJobStatus": "Status", "HarvestJobName": "HarvestJobName"}
 EXISTING_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/existing-harvest-role"
 
 
@@ -327,3 +339,12 @@ def test_cdk_synth_through_the_cli(tmp_path: Path) -> None:
     assert len(functions) == 1
     asset = outdir / f"asset.{functions[0]['Properties']['Code']['S3Key'].removesuffix('.zip')}"
     assert (asset / "mediapackage_harvest_handler" / "entry.py").is_file()
+    v2: dict[str, Any] = json.loads((outdir / "HarvestV2Stack.template.json").read_text())
+    (v2_job,) = [logical_id for logical_id, r in v2["Resources"].items() if r["Type"] == RESOURCE_TYPE_V2]
+    assert {name: v2["Outputs"][name]["Value"] for name in OUTPUTS_V2} == {
+        name: {"Fn::GetAtt": [v2_job, attribute]} for name, attribute in OUTPUTS_V2.items()
+    }
+    assert v2["Resources"][v2_job]["Properties"]["OriginEndpointName"] == cdk_json["origin_endpoint_name"]
+    # The same handler asset as HarvestStack's.
+    (v2_function,) = [r for r in v2["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    assert v2_function["Properties"]["Code"]["S3Key"] == functions[0]["Properties"]["Code"]["S3Key"]

@@ -49,7 +49,9 @@ def test_the_public_contract_is_exported() -> None:
         "DESTINATION_ROLE_ID",
         "PROVIDER_ID",
         "RESOURCE_TYPE",
+        "RESOURCE_TYPE_V2",
         "HarvestJob",
+        "HarvestJobV2",
         "HarvestRuleError",
     }
     stack, bucket = new_stack()

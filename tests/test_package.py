@@ -53,8 +53,8 @@ IN_THE_WHEEL = {
     *(f"cdk_mediapackage_harvest/_handler/mediapackage_harvest_handler/{name}" for name in HANDLER_MODULES),
 }
 
-# Three jobs, two buckets: one handler function for all of them. Written into an empty folder
-# outside the repository and run by the fresh environment's python.
+# Three jobs, two buckets, and a MediaPackage v2 job: one handler function for all of them. Written
+# into an empty folder outside the repository and run by the fresh environment's python.
 APP = """
 import json
 import sys
@@ -63,7 +63,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_s3 as s3
 
 import cdk_mediapackage_harvest
-from cdk_mediapackage_harvest import HarvestJob, _asset
+from cdk_mediapackage_harvest import HarvestJob, HarvestJobV2, _asset
 
 app = cdk.App(outdir=sys.argv[1])
 stack = cdk.Stack(app, "ClipsStack")
@@ -79,6 +79,18 @@ for name, bucket in (("Opening", clips), ("Goal", clips), ("Final", archive)):
         destination_bucket=bucket,
         manifest_key=f"clips/{name.lower()}/index.m3u8",
     )
+HarvestJobV2(
+    stack,
+    "Replay",
+    channel_group_name="live",
+    channel_name="main",
+    origin_endpoint_name="hls",
+    start_time="2025-03-01T10:00:00Z",
+    end_time="2025-03-01T10:30:00Z",
+    destination_bucket=archive,
+    destination_path="clips/replay/",
+    hls_manifest_names=["index"],
+)
 app.synth()
 print(json.dumps({
     "library": cdk_mediapackage_harvest.__file__,
@@ -269,6 +281,8 @@ def test_the_installed_wheel_synthesizes_outside_the_repository_without_docker(
     types = [resource["Type"] for resource in template["Resources"].values()]
     assert types.count("AWS::Lambda::Function") == 1
     assert types.count("Custom::MediaPackageHarvestJob") == 3
+    assert types.count("Custom::MediaPackageV2HarvestJob") == 1
+    assert types.count("AWS::S3::BucketPolicy") == 1  # the archive's: MediaPackage v2 may write there
     (asset,) = (path for path in outdir.iterdir() if path.is_dir() and path.name.startswith("asset."))
     assert (asset / "cdk_mediapackage_harvest_contract.py").is_file()
     assert (asset / "cdk_mediapackage_harvest_rules.py").is_file()

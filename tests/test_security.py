@@ -2,9 +2,11 @@
 every IAM policy (the project's rules, then the parliament IAM linter on the policies with their
 intrinsic functions resolved to plausible ARNs).
 
-The templates: the example app with cdk.json's context, the example app with an existing bucket and
-role, and a stack of several jobs writing to buckets with S3-managed and KMS encryption, an imported
-bucket and an imported role. Bundling is skipped: the asset does not change a template's policies.
+The templates: the example app's two stacks with cdk.json's context, the example app with an existing
+bucket and role, a stack of several jobs writing to buckets with S3-managed and KMS encryption, an
+imported bucket and an imported role, and a stack mixing v1 and MediaPackage v2 jobs (generated and
+fixed names, tags, a KMS bucket, an imported bucket). Bundling is skipped: the asset does not change a
+template's policies.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Template
-from cdk_mediapackage_harvest import HarvestJob
+from cdk_mediapackage_harvest import HarvestJob, HarvestJobV2
 from cdk_nag import AwsSolutionsChecks
 from cfnlint.api import ManualArgs, lint
 from support import ACCOUNT_ID, REGION
@@ -41,7 +43,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 CONTEXT: dict[str, Any] = json.loads((REPO_ROOT / "cdk.json").read_text())["context"]
 NO_BUNDLING: dict[str, Any] = {"aws:cdk:bundling-stacks": []}
 RESOURCE_TYPE = "Custom::MediaPackageHarvestJob"
+RESOURCE_TYPE_V2 = "Custom::MediaPackageV2HarvestJob"
 MEDIAPACKAGE = "mediapackage.amazonaws.com"
+MEDIAPACKAGE_V2 = "mediapackagev2.amazonaws.com"
 LAMBDA = "lambda.amazonaws.com"
 EXISTING_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/existing-harvest-role"
 ACCESS_LOGS_BY_POLICY = "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy"
@@ -110,8 +114,74 @@ def many_jobs_stack() -> cdk.Stack:
     return stack
 
 
+def example_v2_stack() -> cdk.Stack:
+    app = cdk.App(context={**NO_BUNDLING, **CONTEXT})
+    build(app)
+    stack = app.node.find_child("HarvestV2Stack")
+    assert isinstance(stack, cdk.Stack)
+    return stack
+
+
+def mixed_stack() -> cdk.Stack:
+    """A v1 job and four v2 jobs on one handler: a generated name with tags, a fixed name on another
+    channel, a KMS bucket, and an imported bucket (whose warning prints the statement to add)."""
+    stack = cdk.Stack(cdk.App(context=NO_BUNDLING), "Mixed")
+    stack.node.set_context(ACCESS_LOGS_BY_POLICY, True)
+    logs = s3.Bucket(
+        stack,
+        "AccessLogs",
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+    )
+    cdk.Validations.of(logs).acknowledge(
+        cdk.Acknowledgment(
+            id="AwsSolutions-S1",
+            reason="The access-log bucket itself: logging it would need yet another bucket",
+        )
+    )
+    plain = logged_bucket(stack, "Plain", logs)
+    key = kms.Key(stack, "Key", enable_key_rotation=True)
+    encrypted = logged_bucket(stack, "Encrypted", logs, encryption_key=key)
+    imported = s3.Bucket.from_bucket_name(stack, "Imported", "existing-clips")
+    HarvestJob(
+        stack,
+        "V1",
+        origin_endpoint_id="my-hls-endpoint",
+        start_time="2025-03-01T10:00:00Z",
+        end_time="2025-03-01T10:30:00Z",
+        destination_bucket=plain,
+        manifest_key="v1/index.m3u8",
+    )
+    for number, (bucket, channel, name, tags) in enumerate(
+        [
+            (plain, "main", None, {"team": "video"}),
+            (plain, "backup", "fixed-clip", None),
+            (encrypted, "main", None, None),
+            (imported, "main", None, None),
+        ]
+    ):
+        HarvestJobV2(
+            stack,
+            f"V2Job{number}",
+            channel_group_name="live",
+            channel_name=channel,
+            origin_endpoint_name="hls",
+            destination_bucket=bucket,
+            destination_path=f"clips/{number}/",
+            hls_manifest_names=["index"],
+            harvest_job_name=name,
+            tags=tags,
+            start_time="2025-03-01T10:00:00Z",
+            end_time="2025-03-01T10:30:00Z",
+        )
+    return stack
+
+
 STACKS = {
     "example": example_stack,
+    "example-v2": example_v2_stack,
+    "mixed-v1-v2": mixed_stack,
     "example-existing-bucket-and-role": lambda: example_stack(
         bucket_name="existing-clips", role_arn=EXISTING_ROLE_ARN, harvest_job_id="clip-1"
     ),
@@ -184,6 +254,37 @@ def test_the_library_acknowledges_its_own_wildcards_granularly(stacks: dict[str,
             "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::existing-clips/*]",
         ),
     } | _issue_4_acknowledgments(found)
+    for path, rule, reason in found:
+        assert len(reason.split()) >= 6, f"{path} {rule}: {reason!r} is no reason"
+
+
+def test_a_mixed_stacks_v2_wildcards_are_acknowledged_once_per_endpoint(stacks: dict[str, cdk.Stack]) -> None:
+    """Three v2 jobs of generated names on one endpoint share one acknowledged ``harvestJob/*``; the
+    fixed name has none; the v1 job's acknowledgments are v1's."""
+    stack = stacks["mixed-v1-v2"]
+    found = list(acknowledgments(stack))
+    provider = "Mixed/MediaPackageHarvestJobProvider/Policy"
+    plain_id = stack.get_logical_id(stack.node.find_child("Plain").node.default_child)  # type: ignore[arg-type]
+    assert {(path, rule) for path, rule, _ in found} == {
+        ("Mixed/AccessLogs", "AwsSolutions-S1"),
+        (provider, "AwsSolutions-IAM5[Resource::*]"),
+        (
+            provider,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:mediapackage:<AWS::Region>:"
+            "<AWS::AccountId>:harvest_jobs/*]",
+        ),
+        (
+            provider,
+            "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:mediapackagev2:<AWS::Region>:"
+            "<AWS::AccountId>:channelGroup/live/channel/main/originEndpoint/hls/harvestJob/*]",
+        ),
+        ("Mixed/Plain/MediaPackageHarvestRole", f"AwsSolutions-IAM5[Resource::<{plain_id}.Arn>/*]"),
+    } | {
+        (path.replace("ManyJobs", "Mixed"), rule)
+        for path, rule in _issue_4_acknowledgments(
+            [(path.replace("Mixed", "ManyJobs"), rule, reason) for path, rule, reason in found]
+        )
+    }
     for path, rule, reason in found:
         assert len(reason.split()) >= 6, f"{path} {rule}: {reason!r} is no reason"
 
@@ -355,13 +456,33 @@ class Expected:
     buckets: set[str]
     keys: set[str]
     log_groups: set[str]
+    v1_jobs: int
+    #: The channel group, channel, origin endpoint and harvest job (name, or ``*`` when generated)
+    #: ARNs of the v2 jobs, and those of the jobs with tags.
+    v2_arns: set[str]
+    v2_tagged_job_arns: set[str]
 
 
 def expected(template: Mapping[str, Any]) -> Expected:
     resolve = Resolver(template)
     resources = template["Resources"]
     jobs = [resource for resource in resources.values() if resource["Type"] == RESOURCE_TYPE]
-    function_ids = {job["Properties"]["ServiceToken"]["Fn::GetAtt"][0] for job in jobs}
+    jobs_v2 = [
+        resource["Properties"] for resource in resources.values() if resource["Type"] == RESOURCE_TYPE_V2
+    ]
+    v2_arns: set[str] = set()
+    v2_tagged: set[str] = set()
+    for job_v2 in jobs_v2:
+        group = f"arn:aws:mediapackagev2:{REGION}:{ACCOUNT_ID}:channelGroup/{job_v2['ChannelGroupName']}"
+        channel = f"{group}/channel/{job_v2['ChannelName']}"
+        endpoint = f"{channel}/originEndpoint/{job_v2['OriginEndpointName']}"
+        job_arn = f"{endpoint}/harvestJob/{job_v2.get('HarvestJobName', '*')}"
+        v2_arns |= {group, channel, endpoint, job_arn}
+        if job_v2.get("Tags"):
+            v2_tagged.add(job_arn)
+    function_ids = {
+        job["Properties"]["ServiceToken"]["Fn::GetAtt"][0] for job in [*jobs, *jobs_v2_resources(template)]
+    }
     functions = [resources[function_id]["Properties"] for function_id in function_ids]
     destinations = [job["Properties"]["S3Destination"] for job in jobs]
     role_arns = {resolve(destination["RoleArn"]) for destination in destinations}
@@ -386,7 +507,14 @@ def expected(template: Mapping[str, Any]) -> Expected:
         buckets={f"arn:aws:s3:::{name}" for name in bucket_names},
         keys=keys,
         log_groups={resolve.arn(function["LoggingConfig"]["LogGroup"]["Ref"]) for function in functions},
+        v1_jobs=len(jobs),
+        v2_arns=v2_arns,
+        v2_tagged_job_arns=v2_tagged,
     )
+
+
+def jobs_v2_resources(template: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    return [resource for resource in template["Resources"].values() if resource["Type"] == RESOURCE_TYPE_V2]
 
 
 HARVEST_JOBS = re.compile(rf"arn:aws:mediapackage:{REGION}:{ACCOUNT_ID}:harvest_jobs/\*")
@@ -416,6 +544,16 @@ def allowed_resources(action: str, want: Expected) -> tuple[str, Any]:
             ],
             POLL_RULES,
         ),
+        # MediaPackage v2: each action on the channel group, channel, endpoint and job ARNs IAM asks for.
+        **dict.fromkeys(
+            [
+                "mediapackagev2:CreateHarvestJob",
+                "mediapackagev2:GetHarvestJob",
+                "mediapackagev2:CancelHarvestJob",
+            ],
+            want.v2_arns,
+        ),
+        "mediapackagev2:TagResource": want.v2_tagged_job_arns,
     }
     destination: dict[str, Any] = {
         "s3:PutObject": {f"{bucket}/*" for bucket in want.buckets},
@@ -462,7 +600,65 @@ def test_every_permission_is_one_the_project_needs_on_what_it_needs(
         else:
             assert "Condition" not in statement.body, where
     granted = {action for statement in found for action in statement.actions}
-    assert {"mediapackage:CreateHarvestJob", "mediapackage:DescribeHarvestJob", "iam:PassRole"} <= granted
+    v1 = {"mediapackage:CreateHarvestJob", "mediapackage:DescribeHarvestJob", "iam:PassRole"}
+    v2 = {
+        "mediapackagev2:CreateHarvestJob",
+        "mediapackagev2:GetHarvestJob",
+        "mediapackagev2:CancelHarvestJob",
+    }
+    assert (v1 <= granted) == (want.v1_jobs > 0)
+    assert not (v1 & granted) or want.v1_jobs > 0, "v1 permissions in a stack without v1 jobs"
+    assert (v2 <= granted) == bool(want.v2_arns)
+    assert not (v2 & granted) or want.v2_arns, "v2 permissions in a stack without v2 jobs"
+    # Every ARN a v2 job needs is granted: the handler can create, look up and cancel each job.
+    v2_granted = {r for statement in found if v2 <= set(statement.actions) for r in statement.resources}
+    assert v2_granted == want.v2_arns
+    assert {r for s in found if "mediapackagev2:TagResource" in s.actions for r in s.resources} == (
+        want.v2_tagged_job_arns
+    )
+
+
+def test_mediapackage_v2_may_write_only_under_each_jobs_path_from_its_endpoint(
+    templates: dict[str, dict[str, Any]],
+) -> None:
+    """The bucket policies and key policies grant the v2 service principal only what a job needs, on
+    its bucket and path, for this account and its own origin endpoint."""
+    for name in ("example-v2", "mixed-v1-v2"):
+        template = templates[name]
+        resolve = Resolver(template)
+        granted: list[tuple[str, Any]] = []
+        for resource in template["Resources"].values():
+            if resource["Type"] == "AWS::S3::BucketPolicy":
+                document = resolve(resource["Properties"]["PolicyDocument"])
+            elif resource["Type"] == "AWS::KMS::Key":
+                document = resolve(resource["Properties"]["KeyPolicy"])
+            else:
+                continue
+            granted.extend(
+                (resource["Type"], statement)
+                for statement in document["Statement"]
+                if statement.get("Principal") == {"Service": MEDIAPACKAGE_V2}
+            )
+        jobs = [job["Properties"] for job in jobs_v2_resources(template)]
+        in_stack = [job for job in jobs if isinstance(job["S3Destination"]["BucketName"], dict)]
+        assert len([g for g in granted if g[0] == "AWS::S3::BucketPolicy"]) == len(in_stack)
+        for type_, statement in granted:
+            assert statement["Effect"] == "Allow"
+            assert statement["Condition"]["StringEquals"] == {"aws:SourceAccount": ACCOUNT_ID}
+            endpoint, children = statement["Condition"]["ArnLike"]["aws:SourceArn"]
+            assert re.fullmatch(
+                rf"arn:aws:mediapackagev2:{REGION}:{ACCOUNT_ID}:channelGroup/[\w-]+/channel/[\w-]+/originEndpoint/[\w-]+",
+                endpoint,
+            )
+            assert children == f"{endpoint}/harvestJob/*"
+            if type_ == "AWS::KMS::Key":
+                assert statement["Action"] == ["kms:GenerateDataKey", "kms:Decrypt"]
+                assert statement["Resource"] == "*"  # in a key policy: this key
+            else:
+                assert statement["Action"] == ["s3:PutObject", "s3:GetBucketLocation", "s3:ListBucket"]
+                bucket, objects = statement["Resource"]
+                assert re.fullmatch(r"arn:aws:s3:::[a-z0-9]+", bucket)
+                assert re.fullmatch(rf"{bucket}/clips/[\w-]+/\*", objects)
 
 
 @pytest.mark.parametrize("name", STACKS)

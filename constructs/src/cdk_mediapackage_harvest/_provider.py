@@ -34,6 +34,15 @@ ARCHITECTURE = "arm64"
 MEMORY_MB = 256
 LOG_RETENTION_DAYS = 30
 POLICY_VERSION = "2012-10-17"
+#: What the handler does with v2 harvest jobs: create one (idempotently), look one up by name
+#: (adopting a job a redelivered Create made; waiting), cancel one still running on Delete.
+V2_HARVEST_ACTIONS = (
+    "mediapackagev2:CancelHarvestJob",
+    "mediapackagev2:CreateHarvestJob",
+    "mediapackagev2:GetHarvestJob",
+)
+#: CreateHarvestJob with Tags is also authorized as TagResource (Service Authorization Reference).
+V2_TAG_ACTION = "mediapackagev2:TagResource"
 
 
 def statement(
@@ -86,11 +95,13 @@ class _Policy:
 
 
 class HarvestJobProvider(Construct):
-    """A stack's single handler for ``Custom::MediaPackageHarvestJob`` resources.
+    """A stack's single handler for ``Custom::MediaPackageHarvestJob`` and
+    ``Custom::MediaPackageV2HarvestJob`` resources.
 
-    Its settings are fixed, so every HarvestJob of the stack can share it; what differs per job
-    (the destination roles to pass) is added to its one policy, which grows with the number of
-    distinct roles, not of jobs.
+    Its settings are fixed, so every HarvestJob and HarvestJobV2 of the stack can share it; what
+    differs per job (the v1 actions and destination roles to pass; the v2 actions on each origin
+    endpoint's ARNs) is added to its one policy, which grows with the number of distinct roles and
+    endpoints, not of jobs.
 
     Deployment order: the function depends on that policy and on each destination role's policies,
     and every job's resource names the function (``ServiceToken``) and its role (``RoleArn``). So a
@@ -169,16 +180,37 @@ class HarvestJobProvider(Construct):
         # The function waits for its role and the role's policy, as Lambda's L2 has it.
         function.node.add_dependency(role)
         self._function_resource = function
+        self.policy = _Policy(self, "Policy", role_ref)
+        # The handler keeps its permissions until every job is gone: the jobs name the function,
+        # so CloudFormation deletes them before it, and it before this policy.
+        function.node.add_dependency(self.policy.construct)
+        self._v1_granted = False
+        self._pass_role: dict[str, Any] | None = None
+        self._passed_roles: list[str] = []
+        self._v2_harvest: dict[str, Any] | None = None
+        self._v2_tagging: dict[str, Any] | None = None
+        self._waited_for: set[int] = set()
+        self._v2_acknowledged: set[str] = set()
+        self._polls = False
+        #: The function's ARN, for every job's ServiceToken.
+        self.service_token: str = Token.as_string(function.get_att("Arn"))
+
+    def _arn(self, service: str, resource: str) -> str:
+        """``arn:<partition>:<service>:<region>:<account>:<resource>``, as ``Stack.format_arn``."""
+        partition, region, account = self._arn_parts
+        return f"arn:{partition}:{service}:{region}:{account}:{resource}"
+
+    def grant_v1_harvest(self) -> None:
+        """Let the handler create and describe (v1) harvest jobs: once, with the stack's first HarvestJob."""
+        if self._v1_granted:
+            return
+        self._v1_granted = True
         # CreateHarvestJob has no resource type: the Service Authorization Reference allows only "*".
         create = statement(["mediapackage:CreateHarvestJob"], ["*"])
         describe = statement(
             ["mediapackage:DescribeHarvestJob"], [self._arn("mediapackage", "harvest_jobs/*")]
         )
-        self.policy = _Policy(self, "Policy", role_ref)
         self.policy.add(create, describe)
-        # The handler keeps its permissions until every job is gone: the jobs name the function,
-        # so CloudFormation deletes them before it, and it before this policy.
-        function.node.add_dependency(self.policy.construct)
         acknowledge_wildcard_resources(
             self.policy.construct,
             [create["Resource"]],
@@ -191,16 +223,6 @@ class HarvestJobProvider(Construct):
             "mediapackage:DescribeHarvestJob on this account's harvest jobs in this region only: "
             "a job's Id is generated when CloudFormation creates it, so it is not known at synthesis",
         )
-        self._pass_role: dict[str, Any] | None = None
-        self._passed_roles: list[str] = []
-        self._polls = False
-        #: The function's ARN, for every job's ServiceToken.
-        self.service_token: str = Token.as_string(function.get_att("Arn"))
-
-    def _arn(self, service: str, resource: str) -> str:
-        """``arn:<partition>:<service>:<region>:<account>:<resource>``, as ``Stack.format_arn``."""
-        partition, region, account = self._arn_parts
-        return f"arn:{partition}:{service}:{region}:{account}:{resource}"
 
     def grant_pass_role(self, arn: str, dependable: IDependable) -> None:
         """Let the handler pass the role whose ARN is ``arn`` to MediaPackage, and only to
@@ -220,6 +242,70 @@ class HarvestJobProvider(Construct):
         else:
             self._pass_role["Resource"] = list(self._passed_roles)
             self.policy.changed()
+
+    def grant_v2_harvest(
+        self,
+        channel_group_name: str,
+        channel_name: str,
+        origin_endpoint_name: str,
+        harvest_job_name: str | None,
+        *,
+        tagged: bool,
+    ) -> str:
+        """Let the handler create, get and cancel the v2 harvest jobs of one origin endpoint (and tag
+        them, for a job with tags); return the endpoint's ARN.
+
+        IAM asks for the channel group, channel, origin endpoint and harvest job ARNs of each of these
+        actions (Service Authorization Reference): the names given, and ``harvestJob/*`` under the
+        endpoint for a job whose name is generated per CloudFormation request. One statement for all
+        the stack's v2 jobs, whose resources grow with distinct endpoints and names.
+        """
+        group = self._arn("mediapackagev2", f"channelGroup/{channel_group_name}")
+        channel = f"{group}/channel/{channel_name}"
+        endpoint = f"{channel}/originEndpoint/{origin_endpoint_name}"
+        job = f"{endpoint}/harvestJob/{'*' if harvest_job_name is None else harvest_job_name}"
+        count = self._v2_resource_count()
+        self._v2_harvest = self._grow(
+            self._v2_harvest, list(V2_HARVEST_ACTIONS), [group, channel, endpoint, job]
+        )
+        if tagged:
+            self._v2_tagging = self._grow(self._v2_tagging, [V2_TAG_ACTION], [job])
+        if self._v2_resource_count() != count:  # the CDK is told only of a change
+            self.policy.changed()
+        if harvest_job_name is None and job not in self._v2_acknowledged:
+            self._v2_acknowledged.add(job)
+            acknowledge_wildcard_resources(
+                self.policy.construct,
+                [job],
+                "a v2 harvest job's name is generated when CloudFormation creates it, so it is not "
+                "known at synthesis: any harvest job of this one origin endpoint only",
+            )
+        return endpoint
+
+    def _v2_resource_count(self) -> int:
+        return sum(
+            len(held["Resource"]) if isinstance(held["Resource"], list) else 1
+            for held in (self._v2_harvest, self._v2_tagging)
+            if held is not None
+        )
+
+    def _grow(self, held: dict[str, Any] | None, actions: list[str], arns: list[str]) -> dict[str, Any]:
+        """The policy's statement of ``actions`` (added on first use), with ``arns`` among its resources."""
+        if held is None:
+            held = statement(actions, arns[:1])
+            self.policy.statements.append(held)
+        resources = held["Resource"] if isinstance(held["Resource"], list) else [held["Resource"]]
+        resources.extend(arn for arn in dict.fromkeys(arns) if arn not in resources)
+        held["Resource"] = resources[0] if len(resources) == 1 else resources
+        return held
+
+    def wait_for(self, dependable: IDependable) -> None:
+        """Have the function, so every job, wait for ``dependable`` (e.g. a bucket policy that lets
+        MediaPackage v2 write): created before the jobs, deleted after them."""
+        if id(dependable) in self._waited_for:
+            return
+        self._waited_for.add(id(dependable))
+        self._function_resource.node.add_dependency(dependable)
 
     def enable_polling(self) -> None:
         """Let the handler poll a job that outlives its invocation: an EventBridge rule that invokes

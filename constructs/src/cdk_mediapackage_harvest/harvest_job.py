@@ -138,6 +138,7 @@ class HarvestJob(Construct):
         else:
             role, role_arn, dependable = destination_role, checked.role_arn, destination_role
         provider = HarvestJobProvider.of(scope)
+        provider.grant_v1_harvest()
         provider.grant_pass_role(role_arn, dependable)
         if checked.completion_timeout is not None:
             provider.enable_polling()
