@@ -325,10 +325,11 @@ def test_provider_policy_has_exactly_these_statements(three_jobs: ThreeJobs) -> 
     # The poller's rules invoke the function through one permission in the template: the handler
     # never edits the function's resource policy (no lambda:AddPermission/RemovePermission).
     function_id, _ = only(resources(template, "AWS::Lambda::Function"))
+    poll_rules = by_action[json.dumps(POLL_RULE_ACTIONS)]["Resource"]
     (permission,) = [
         permission
         for permission in resources(template, "AWS::Lambda::Permission").values()
-        if "Fn::Join" in permission["Properties"]["SourceArn"]
+        if permission["Properties"]["SourceArn"] == poll_rules
     ]
     assert permission["Properties"] == {
         "Action": "lambda:InvokeFunction",
