@@ -104,12 +104,13 @@ def _run_time_imports(path: Path) -> set[str]:
 
 
 def test_the_handler_package_imports_one_way_in_small_modules() -> None:
-    """entry; crhelper_resource and lifecycle; poll_rules and jobs_v1; waiting; answering; outbound."""
+    """entry; crhelper_resource and lifecycle; poll_rules, jobs_v1 and jobs_v2; waiting and
+    requests_v2; answering; outbound."""
     layers = [
         {"entry"},
         {"crhelper_resource", "lifecycle"},
-        {"jobs_v1", "poll_rules"},
-        {"waiting"},
+        {"jobs_v1", "jobs_v2", "poll_rules"},
+        {"waiting", "requests_v2"},
         {"answering"},
         {"outbound"},
     ]

@@ -2,12 +2,13 @@
 
 Reads the event's wire format (envelope, properties) and hands the job module what it needs; each
 function returns a :class:`Decision` (status, physical id, data, a wait still pending) and never
-raises. Harvest jobs cannot be edited, cancelled or deleted, and MediaPackage keeps their Id for 90
-days, hence: Create is idempotent per request, Update keeps a job whose harvest properties did not
-change, Delete only answers. The job module is picked by the event's ``ResourceType``
-(:data:`JOB_MODULES`): ``jobs_v1`` for ``Custom::MediaPackageHarvestJob``; a second API's module
-sits beside it with the functions of :class:`JobModule`. Imports the job modules, ``waiting``,
-``answering``, ``outbound`` and the shared modules.
+raises. Harvest jobs cannot be edited or deleted, and MediaPackage keeps their records, hence:
+Create is idempotent per request, Update keeps a job whose harvest properties did not change, and
+Delete answers SUCCESS at once, after the job module's ``stop`` (v1: nothing; v2: cancel a running
+job). The job module is picked by the event's ``ResourceType`` (:data:`JOB_MODULES`): ``jobs_v1``
+for ``Custom::MediaPackageHarvestJob``, ``jobs_v2`` for ``Custom::MediaPackageV2HarvestJob``, each
+with the functions of :class:`JobModule`. Imports the job modules, ``waiting``, ``answering``,
+``outbound`` and the shared modules.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any, Literal, Protocol
 
 import cdk_mediapackage_harvest_contract as contract
 
-from mediapackage_harvest_handler import answering, jobs_v1, outbound
+from mediapackage_harvest_handler import answering, jobs_v1, jobs_v2, outbound
 from mediapackage_harvest_handler.answering import RequestError
 from mediapackage_harvest_handler.waiting import Budget, PendingWait, completion_timeout
 
@@ -38,8 +39,11 @@ class JobModule(Protocol):
     def client(self) -> Any: ...
     def parse_properties(self, properties: object) -> Any: ...
     def requested_id(self, request: Any) -> str | None: ...
+    def address(self, request: Any) -> dict[str, str]: ...
     def check_ended(self, request: Any, now: datetime) -> None: ...
-    def create(self, client: Any, request: Any, job_id: str, budget: Budget) -> dict[str, str]: ...
+    def create(
+        self, client: Any, request: Any, job_id: str, budget: Budget, token: str = ""
+    ) -> dict[str, str]: ...
     def kept_job(
         self, client: Any, request: Any, job_id: str, old: Any | None, arn: str
     ) -> dict[str, str] | None: ...
@@ -48,11 +52,12 @@ class JobModule(Protocol):
     ) -> Mapping[str, Any] | None: ...
     def job_data(self, job: Mapping[str, Any]) -> dict[str, str]: ...
     def is_finished(self, data: Mapping[str, str]) -> bool: ...
-    def job_arn(self, partition: str, region: str, account: str, job_id: str) -> str: ...
+    def job_arn(self, request: Any, partition: str, region: str, account: str, job_id: str) -> str: ...
+    def stop(self, properties: object, job_id: str) -> None: ...
 
 
 #: The job module of each custom resource type this handler serves.
-JOB_MODULES: Mapping[str, JobModule] = {contract.RESOURCE_TYPE: jobs_v1}
+JOB_MODULES: Mapping[str, JobModule] = {contract.RESOURCE_TYPE: jobs_v1, contract.RESOURCE_TYPE_V2: jobs_v2}
 
 Action = Callable[[JobModule, Any, Mapping[str, Any], Budget], tuple[str, dict[str, str]]]
 
@@ -101,16 +106,16 @@ def update(event: Mapping[str, Any], context: object) -> Decision:
 
 
 def delete(event: Mapping[str, Any], _context: object) -> Decision:
-    """Harvest jobs cannot be deleted (MediaPackage keeps the record for 90 days): answer at once.
-
-    No API call, so the Delete after a failed Create succeeds for any physical id.
+    """Harvest jobs cannot be deleted: the job module's ``stop`` (v2 cancels a running job), then
+    SUCCESS at once, whatever happened; the Delete after a failed Create succeeds for any physical id.
     """
-    logger.info(
-        {
-            "message": "Harvest jobs cannot be deleted; nothing to do",
-            "harvestJobId": event.get("PhysicalResourceId"),
-        }
-    )
+    physical_id = str(event.get("PhysicalResourceId") or "")
+    try:
+        job_module(event).stop(event.get("ResourceProperties"), physical_id)
+    except Exception as error:  # logged; a Delete never fails
+        text = str(error) if isinstance(error, RequestError) else outbound.error_text(error)
+        logger.error({"message": "Stopping the harvest job failed; Delete succeeds", "error": text})
+    logger.info({"message": "Harvest jobs cannot be deleted; answering SUCCESS", "harvestJobId": physical_id})
     return Decision("SUCCESS")
 
 
@@ -140,7 +145,8 @@ def _respond(action: Action, event: Mapping[str, Any], context: object) -> Decis
         replaced = physical_id != str(event.get("PhysicalResourceId") or "")
         if timeout is None or not replaced or data.get(contract.Data.STATUS) == jobs.EXPIRED_STATUS:
             return Decision("SUCCESS", physical_id, data)
-        pending = PendingWait.starting(physical_id, budget, timeout)
+        address = jobs.address(jobs.parse_properties(event.get("ResourceProperties")))
+        pending = PendingWait.starting(physical_id, budget, timeout, address)
         # Just created: look after one interval (a job takes longer; a read right after the create
         # could also miss it). An adopted job that already finished: look at once.
         first_look = 0.0 if jobs.is_finished(data) else contract.POLL_INTERVAL_SECONDS
@@ -166,7 +172,7 @@ def update_job(
 
     CloudFormation sends Update when any property changes, ServiceToken included (a new handler),
     and in rollback. A returned physical id that differs from the old one means replacement:
-    CloudFormation then sends Delete for the old job, which Delete only acknowledges.
+    CloudFormation then sends Delete for the old job (which v2 cancels if it still runs).
     """
     request = jobs.parse_properties(event.get("ResourceProperties"))
     physical_id = str(event.get("PhysicalResourceId") or "")
@@ -174,7 +180,7 @@ def update_job(
         old = jobs.parse_properties(event.get("OldResourceProperties"))
     except RequestError:
         old = None
-    kept = jobs.kept_job(client, request, physical_id, old, _job_arn(jobs, event, physical_id))
+    kept = jobs.kept_job(client, request, physical_id, old, _job_arn(jobs, event, request, physical_id))
     if kept is not None:
         return physical_id, kept
     return _new_job(jobs, client, event, request, budget)
@@ -188,7 +194,7 @@ def _new_job(
     # A request that names no Id gets the one CloudFormation's answer would make up: the same for
     # every delivery of this request, so a redelivery adopts the job it created.
     job_id = jobs.requested_id(request) or answering.made_up_physical_id(event)
-    data = jobs.create(client, request, job_id, budget)
+    data = jobs.create(client, request, job_id, budget, token=answering.request_token(event))
     # The answer carries no property of unbounded length (the manifest's URI is built at synth), so
     # with an envelope as CloudFormation sends it, only an outlandish ChannelId could overflow it.
     limit = contract.MAX_ANSWER_BYTES
@@ -200,7 +206,7 @@ def _new_job(
     return job_id, data
 
 
-def _job_arn(jobs: JobModule, event: Mapping[str, Any], job_id: str) -> str:
+def _job_arn(jobs: JobModule, event: Mapping[str, Any], request: Any, job_id: str) -> str:
     """The job's ARN, from the stack's partition, region and account."""
     _, partition, _, region, account = (answering.envelope_text(event, "StackId").split(":") + [""] * 5)[:5]
-    return jobs.job_arn(partition or "aws", region, account, job_id)
+    return jobs.job_arn(request, partition or "aws", region, account, job_id)

@@ -1,4 +1,4 @@
-"""Every call that leaves the process: MediaPackage, EventBridge, and the answer's HTTPS PUT.
+"""Every call that leaves the process: MediaPackage (v1 and v2), EventBridge, and the answer's HTTPS PUT.
 
 The one place a test fakes. Clients are built on first use, one per container, each call bounded
 by the contract's timeouts. Imports the contract module, boto3 and the standard library only.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import http.client
 import ssl
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import cdk_mediapackage_harvest_contract as contract
@@ -46,6 +46,15 @@ def mediapackage_client() -> MediaPackageClient:
 
 
 @functools.cache
+def mediapackagev2_client() -> Any:
+    """MediaPackage v2, created the standard way (``AWS_ENDPOINT_URL_MEDIAPACKAGEV2`` works).
+
+    Typed ``Any``: the environment has no ``mypy-boto3-mediapackagev2`` stubs.
+    """
+    return boto3.client("mediapackagev2", config=bounded_config())
+
+
+@functools.cache
 def events_client() -> EventBridgeClient:
     """EventBridge, for the poller's rules (``AWS_ENDPOINT_URL_EVENTBRIDGE`` works)."""
     return boto3.client("events", config=bounded_config())
@@ -64,10 +73,10 @@ def error_text(error: BaseException) -> str:
 
 
 def is_transient(error: BaseException | None) -> bool:
-    """Throttling, a 5xx or a connection failure: worth asking again later."""
+    """Throttling (v1's code, or any 429), a 5xx or a connection failure: worth asking again later."""
     if isinstance(error, ClientError):
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return error_code(error) == THROTTLED or status >= 500
+        return error_code(error) == THROTTLED or status == 429 or status >= 500
     return isinstance(error, BotoCoreError)
 
 
