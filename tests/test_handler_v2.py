@@ -703,3 +703,25 @@ def test_a_poll_event_with_a_bad_address_is_refused(address: Any) -> None:
     state = {"Id": "clip", "Deadline": 1.0, "TimeoutSeconds": 60, "Address": address}
     with pytest.raises(answering.RequestError, match="The poll event has no valid HarvestJobWait"):
         waiting.PendingWait.from_event({waiting.WAIT_KEY: state})
+
+
+def test_a_create_whose_job_fails_answers_with_the_jobs_name_for_the_rollback(
+    answers: list[dict[str, Any]], stub: Stubber, waits: list[float]
+) -> None:
+    """A fixed name: the rollback's Delete must find the job (to cancel it if it still ran)."""
+    stub.add_response("create_harvest_job", job("clip"), create_params("clip"))
+    stub.add_response("get_harvest_job", job("clip", "CANCELLED"), get_params("clip"))
+
+    answer = invoke(answers, event("Create", waiting_properties(HarvestJobName="clip")))
+
+    assert (answer["Status"], answer["PhysicalResourceId"]) == ("FAILED", "clip")
+
+
+def test_a_create_polled_to_its_deadline_fails_with_the_jobs_name(stub: Stubber) -> None:
+    pending = waiting.PendingWait("clip", time.time() - 1, 60, ADDRESS)
+    stub.add_response("get_harvest_job", job("clip", "IN_PROGRESS"), get_params("clip"))
+
+    decision = lifecycle.poll(poll(pending), Context())
+
+    assert (decision.status, decision.physical_id) == ("FAILED", "clip")
+    assert decision.reason.startswith("Harvest job clip was still IN_PROGRESS when the completion timeout")

@@ -90,11 +90,18 @@ class Decision:
     pending: PendingWait | None = None
 
 
-def failed(error: BaseException) -> Decision:
+def failed(error: BaseException, physical_id: str = "") -> Decision:
     """A FAILED decision whose Reason is the error's useful part first."""
     text = str(error) if isinstance(error, RequestError) else outbound.error_text(error)
     logger.error({"message": "Request failed", "reason": text}, exc_info=error)
-    return Decision("FAILED", reason=answering.reason(text))
+    return Decision("FAILED", physical_id, reason=answering.reason(text))
+
+
+def _created(event: Mapping[str, Any], job_id: str) -> str:
+    """The physical id of a Create that fails once its job exists (waiting for it failed): the job's,
+    so that the rollback's Delete stops it (v2 cancels it if it still runs). An Update keeps its old
+    one (empty here)."""
+    return job_id if event.get("RequestType") == "Create" else ""
 
 
 def create(event: Mapping[str, Any], context: object) -> Decision:
@@ -121,13 +128,15 @@ def delete(event: Mapping[str, Any], _context: object) -> Decision:
 
 def poll(event: Mapping[str, Any], context: object) -> Decision:
     """A scheduled poll: the job's Id and attributes once it succeeded; still pending while it runs."""
+    job_id = ""
     try:
         jobs = job_module(event)
         pending = PendingWait.from_event(event)
+        job_id = pending.job_id
         budget = Budget.of(context, at_most=contract.POLLER_INVOCATION_SECONDS)
         job = jobs.wait_for_job(jobs.client(), pending, budget)
     except Exception as error:
-        return failed(error)
+        return failed(error, _created(event, job_id))
     if job is None:
         return Decision("SUCCESS", pending=pending)
     return Decision("SUCCESS", pending.job_id, jobs.job_data(job))
@@ -135,6 +144,7 @@ def poll(event: Mapping[str, Any], context: object) -> Decision:
 
 def _respond(action: Action, event: Mapping[str, Any], context: object) -> Decision:
     """Run Create or Update; with waiting on, wait for a new job until done or out of time."""
+    physical_id = ""
     try:
         jobs = job_module(event)
         timeout = completion_timeout(event.get("ResourceProperties"))
@@ -152,7 +162,7 @@ def _respond(action: Action, event: Mapping[str, Any], context: object) -> Decis
         first_look = 0.0 if jobs.is_finished(data) else contract.POLL_INTERVAL_SECONDS
         job = jobs.wait_for_job(client, pending, budget, first_look_after=first_look)
     except Exception as error:
-        return failed(error)
+        return failed(error, _created(event, physical_id))
     if job is None:
         return Decision("SUCCESS", physical_id, data, pending=pending)
     return Decision("SUCCESS", physical_id, jobs.job_data(job))
