@@ -2,8 +2,8 @@
 
 The model for a second API's module beside it: pure functions over a parsed request and a client,
 that know MediaPackage and nothing of CloudFormation's wire format (the lifecycle hands them what
-they need). Imports ``waiting`` (Budget, Seen), ``answering`` (RequestError), ``outbound``, the
-contract and rules modules.
+they need). Imports ``waiting`` (Budget, Seen, the loops), ``answering`` (RequestError),
+``outbound``, the contract and rules modules.
 """
 
 from __future__ import annotations

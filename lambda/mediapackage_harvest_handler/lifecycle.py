@@ -78,7 +78,8 @@ def job_module(event: Mapping[str, Any]) -> JobModule:
 class Decision:
     """What an entry point decided for one event.
 
-    ``physical_id`` empty: the event's own (Update, Delete) or a made-up one. ``pending``: the job
+    ``physical_id`` empty: the event's own (Update, Delete) or a made-up one (a Create that failed
+    before its job existed; one that failed after answers with the job's). ``pending``: the job
     is still running when the invocation must stop; a first invocation hands it to the poller, a
     poll leaves it to the next poll. Nothing is answered while a wait is pending.
     """
@@ -205,8 +206,10 @@ def _new_job(
     # every delivery of this request, so a redelivery adopts the job it created.
     job_id = jobs.requested_id(request) or answering.made_up_physical_id(event)
     data = jobs.create(client, request, job_id, budget, token=answering.request_token(event))
-    # The answer carries no property of unbounded length (the manifest's URI is built at synth), so
-    # with an envelope as CloudFormation sends it, only an outlandish ChannelId could overflow it.
+    # The answer carries no property of unbounded length (v1's manifest URI and v2's destination URI
+    # are built at synth): v2's longest (an ARN of four 256-character names, the name twice) stays
+    # near 2,500 bytes with an envelope as CloudFormation sends it; only an outlandish value of the
+    # service's could overflow it.
     limit = contract.MAX_ANSWER_BYTES
     if answering.answer_size(event, job_id, data) > limit:
         raise RequestError(
