@@ -288,22 +288,41 @@ def test_delete_of_a_finished_job_only_looks(
     assert invoke(entry.handler, answers, v2_event("Delete", physical_id=V2_GENERATED))["Status"] == "SUCCESS"
 
 
+FINISHED_MEANWHILE = "The job finished before it could be cancelled"
+STOP_FAILED = "Stopping the harvest job failed; Delete succeeds"
+
+
 @pytest.mark.parametrize(
-    ("code", "status"),
+    ("code", "status", "fields", "logged"),
     [
-        ("ConflictException", 409),
-        ("PreconditionFailed", 412),
-        ("AccessDeniedException", 403),
-        ("InternalServerException", 500),
+        ("ConflictException", 409, None, FINISHED_MEANWHILE),
+        ("PreconditionFailed", 412, None, FINISHED_MEANWHILE),
+        (
+            "ValidationException",
+            400,
+            {"Message": "no", "ValidationExceptionType": "HARVEST_JOB_INELIGIBLE_FOR_CANCELLATION"},
+            FINISHED_MEANWHILE,
+        ),
+        ("AccessDeniedException", 403, None, STOP_FAILED),
+        ("InternalServerException", 500, None, STOP_FAILED),
     ],
 )
 def test_delete_succeeds_whatever_the_cancel_answers(
-    answers: list[dict[str, Any]], v2_stub: Stubber, code: str, status: int
+    answers: list[dict[str, Any]],
+    v2_stub: Stubber,
+    caplog: pytest.LogCaptureFixture,
+    code: str,
+    status: int,
+    fields: Any,
+    logged: str,
 ) -> None:
     v2_stub.add_response("get_harvest_job", v2_job(status="IN_PROGRESS"), v2_get_params())
-    v2_stub.add_client_error("cancel_harvest_job", code, "no", status)
+    v2_stub.add_client_error("cancel_harvest_job", code, "no", status, modeled_fields=fields)
 
-    assert invoke(entry.handler, answers, v2_event("Delete", physical_id=V2_GENERATED))["Status"] == "SUCCESS"
+    answer = invoke(entry.handler, answers, v2_event("Delete", physical_id=V2_GENERATED))
+
+    assert (answer["Status"], answer["Reason"]) == ("SUCCESS", "")
+    assert logged in caplog.text
 
 
 def test_delete_of_an_unknown_job_does_nothing_more(answers: list[dict[str, Any]], v2_stub: Stubber) -> None:

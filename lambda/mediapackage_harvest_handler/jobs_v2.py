@@ -1,9 +1,10 @@
-"""MediaPackage v2 harvest jobs (``mediapackagev2``): properties, create-or-adopt, get, cancel, ``Data``.
+"""MediaPackage v2 harvest jobs (``mediapackagev2``): create-or-adopt, get, wait, cancel, ``Data``.
 
 Beside ``jobs_v1`` with the same functions (``lifecycle.JobModule``), over a parsed request and a
-client, knowing nothing of CloudFormation's wire format. A v2 job is addressed by channel group,
-channel and origin endpoint names and its own name. Imports ``waiting``, ``answering``
-(RequestError), ``outbound``, the contract and rules modules.
+client, knowing nothing of CloudFormation's wire format; the request half (parsing, comparing) is
+``requests_v2``. A v2 job is addressed by channel group, channel and origin endpoint names and its
+own name. Imports ``requests_v2``, ``waiting``, ``answering`` (RequestError), ``outbound``, the
+contract and rules modules.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ RUNNING = ("QUEUED", "IN_PROGRESS")
 FINISHED = ("COMPLETED", "FAILED", "CANCELLED")
 #: CreateHarvestJob refusals that only mean "not now": the request rate, and the quota of active
 #: jobs per channel group (the model has ServiceQuotaExceededException, and a ValidationException
-#: of type TOO_MANY_IN_PROGRESS_HARVEST_JOBS; which one the service sends is not documented).
+#: of type TOO_MANY_IN_PROGRESS_HARVEST_JOBS; which one the service sends is not documented). The
+#: type is looked for anywhere in the parsed error, wherever botocore puts the modelled field.
 _NOT_NOW = ("ThrottlingException", "ServiceQuotaExceededException")
 _TOO_MANY_JOBS = "TOO_MANY_IN_PROGRESS_HARVEST_JOBS"
 
