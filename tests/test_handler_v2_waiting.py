@@ -161,3 +161,16 @@ def test_a_create_polled_to_its_deadline_fails_with_the_jobs_name(v2_stub: Stubb
 
     assert (decision.status, decision.physical_id) == ("FAILED", "clip")
     assert decision.reason.startswith("Harvest job clip was still IN_PROGRESS when the completion timeout")
+
+
+def test_a_throttled_look_costs_one_look_not_the_deployment(
+    answers: list[dict[str, Any]], v2_stub: Stubber, waits: list[float]
+) -> None:
+    v2_stub.add_response("create_harvest_job", v2_job(), create_params())
+    v2_stub.add_client_error("get_harvest_job", "ThrottlingException", "Rate exceeded", 429)
+    v2_stub.add_response("get_harvest_job", v2_job(status="COMPLETED"), v2_get_params())
+
+    answer = invoke(entry.handler, answers, v2_event("Create", waiting_properties()))
+
+    assert (answer["Status"], answer["Data"]) == ("SUCCESS", v2_data(status="COMPLETED"))
+    assert waits == [contract.POLL_INTERVAL_SECONDS] * 2
