@@ -29,7 +29,8 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
-from local_aws import REGION, harvest_jobs
+from local_aws import REGION, harvest_api_v2, harvest_jobs, harvest_jobs_v2
+from local_aws.origin_endpoints_v2 import ENDPOINTS as V2_ENDPOINTS
 
 if TYPE_CHECKING:
     from mypy_boto3_mediapackage import MediaPackageClient
@@ -47,6 +48,15 @@ _ERRORS = {
     500: "InternalServerErrorException",
     503: "ServiceUnavailableException",
 }
+# MediaPackage v2's model names them otherwise; it models no 503, which AWS front ends answer anyway.
+_ERRORS_BY_SERVICE = {
+    "mediapackagev2": {
+        403: "AccessDeniedException",
+        429: "ThrottlingException",
+        500: "InternalServerException",
+        503: "ServiceUnavailableException",
+    }
+}
 
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -55,9 +65,10 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 class Faults:
     """Faults injected into the requests for ``services``, decided before moto sees the request."""
 
-    services: frozenset[str] = frozenset({"mediapackage"})
+    services: frozenset[str] = frozenset({"mediapackage", "mediapackagev2"})
     throttle_share: float = 0.0
-    """Share of requests answered 429 TooManyRequestsException (drawn from a seeded generator)."""
+    """Share of requests answered 429 (TooManyRequestsException; ThrottlingException for v2), drawn from a
+    seeded generator."""
     throttle_next: int = 0
     """The next this-many requests are answered 429."""
     error_next: int = 0
@@ -132,7 +143,7 @@ class _FaultInjection:
         status = faults.decide(service)
         if status is None:
             return self.app(environ, start_response)
-        error = _ERRORS[status]
+        error = _ERRORS_BY_SERVICE.get(service, _ERRORS)[status]
         body = json.dumps(
             {"__type": error, "message": f"Injected fault: {error}"}
         ).encode()  # JSON and REST-JSON
@@ -164,7 +175,7 @@ class _Server(ThreadedMotoServer):
 
 
 class LocalAws:
-    """A local AWS on loopback: S3, IAM, MediaPackage (with harvest jobs), EventBridge, Lambda, ..."""
+    """A local AWS on loopback: S3, IAM, MediaPackage v1 and v2 with harvest jobs, EventBridge, Lambda..."""
 
     def __init__(self, *, region: str = REGION) -> None:
         self.region = region
@@ -177,11 +188,17 @@ class LocalAws:
         """The harvest job behaviour (completion delay, outcome, quota); shared by every LocalAws."""
         return harvest_jobs.STORE.settings
 
+    @property
+    def harvest_v2(self) -> harvest_jobs_v2.HarvestV2Settings:
+        """The MediaPackage v2 harvest job behaviour (delays, failures, quota); shared by every LocalAws."""
+        return harvest_jobs_v2.STORE.settings
+
     def start(self) -> LocalAws:
         # Loopback never goes through a proxy, whatever HTTP(S)_PROXY the machine sets.
         for name in ("NO_PROXY", "no_proxy"):
             os.environ[name] = ",".join(filter(None, [os.environ.get(name), "127.0.0.1", "localhost"]))
         harvest_jobs.install()
+        harvest_api_v2.install()
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
         self._server.start()
         host, port = self._server.get_host_and_port()
@@ -195,6 +212,8 @@ class LocalAws:
     def reset(self) -> None:
         """Forget every resource (moto's reset, and the harvest jobs), and inject no faults."""
         harvest_jobs.STORE.reset()
+        harvest_jobs_v2.STORE.reset()
+        V2_ENDPOINTS.reset()
         self.faults = Faults()
         request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")  # noqa: S310
         with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - our own loopback server
@@ -216,6 +235,7 @@ class LocalAws:
             "AWS_REGION": self.region,
             "AWS_ENDPOINT_URL": self.endpoint_url,
             "AWS_ENDPOINT_URL_MEDIAPACKAGE": self.endpoint_url,
+            "AWS_ENDPOINT_URL_MEDIAPACKAGEV2": self.endpoint_url,
             "NO_PROXY": "127.0.0.1,localhost",
             "AWS_CONFIG_FILE": "/dev/null",
             "AWS_SHARED_CREDENTIALS_FILE": "/dev/null",
@@ -236,3 +256,7 @@ class LocalAws:
     def mediapackage(self) -> MediaPackageClient:
         client: MediaPackageClient = self.client("mediapackage")
         return client
+
+    def mediapackagev2(self) -> Any:
+        """A ``mediapackagev2`` client (no stubs for it are installed: typed ``Any``)."""
+        return self.client("mediapackagev2")

@@ -20,7 +20,12 @@ os.environ.update(
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
     }
 )
-for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_ENDPOINT_URL_MEDIAPACKAGE"):
+for name in (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ENDPOINT_URL_MEDIAPACKAGE",
+    "AWS_ENDPOINT_URL_MEDIAPACKAGEV2",
+):
     os.environ.pop(name, None)
 
 
@@ -36,7 +41,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from botocore.stub import Stubber
-from support import LocalSetup, Stack
+from support import LocalSetup, LocalSetupV2, Stack
 
 from app import build
 from local_aws import cloudformation, prerequisites
@@ -61,6 +66,16 @@ def aws(local_aws_server: LocalAws) -> LocalAws:
 def setup(aws: LocalAws) -> LocalSetup:
     """A channel, an HLS origin endpoint with a 24 h startover window, a bucket and a trusted role."""
     return prerequisites.create(aws)
+
+
+@pytest.fixture
+def setup_v2(aws: LocalAws) -> LocalSetupV2:
+    """For MediaPackage v2: a channel group, a channel, a TS origin endpoint with an HLS manifest and a 24 h
+    startover window, and a bucket whose policy lets MediaPackage v2 write for that endpoint; jobs that
+    queue for 0.05 s and run for 0.1 s."""
+    aws.harvest_v2.queue_delay = 0.05
+    aws.harvest_v2.completion_delay = 0.1
+    return prerequisites.create_v2(aws)
 
 
 @pytest.fixture(scope="session")

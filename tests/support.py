@@ -8,9 +8,10 @@ answers, requests) with ``invoke``. Fixtures live in ``conftest.py``. It never i
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import cdk_mediapackage_harvest_contract as contract
@@ -19,7 +20,7 @@ import cdk_mediapackage_harvest_rules as rules
 from local_aws import ACCOUNT_ID, REGION, cloudformation, eventbridge, iso
 from local_aws.cloudformation import stack_id
 from local_aws.lambda_runtime import Context, Function, Invocation, function_arn
-from local_aws.prerequisites import LocalSetup, recent_window
+from local_aws.prerequisites import LocalSetup, LocalSetupV2, recent_window
 from local_aws.server import LocalAws
 
 __all__ = [
@@ -36,12 +37,14 @@ __all__ = [
     "Context",
     "Delivery",
     "LocalSetup",
+    "LocalSetupV2",
     "Stack",
     "assert_answer",
     "event",
     "expected_data",
     "failed_create_id",
     "function_arn",
+    "harvest_job_v2",
     "invoke",
     "iso",
     "jobs",
@@ -56,6 +59,8 @@ __all__ = [
     "v2_get_params",
     "v2_job",
     "v2_properties",
+    "v2_request",
+    "wait_until_done_v2",
 ]
 
 RESOURCE_TYPE = cloudformation.RESOURCE_TYPE
@@ -75,6 +80,43 @@ def event(request_type: str, properties: Any, **settings: Any) -> dict[str, Any]
     made strings, so that they can be malformed), a ResponseURL that is never reached."""
     defaults = {"stack": STACK_ID, "logical_id": LOGICAL_ID, "request_id": REQUEST_ID, "as_strings": False}
     return cloudformation.event(request_type, properties=properties, **{**defaults, **settings})
+
+
+def v2_request(setup: LocalSetupV2, name: str | None = "clip-1", **changes: Any) -> dict[str, Any]:
+    """A MediaPackage v2 CreateHarvestJob request for ``setup``'s endpoint and bucket: its HLS manifest, a
+    ten-minute window that ended a minute ago, ``clips/<name>/``; ``changes`` replace members."""
+    end = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
+    request: dict[str, Any] = {
+        "ChannelGroupName": setup.channel_group_name,
+        "ChannelName": setup.channel_name,
+        "OriginEndpointName": setup.origin_endpoint_name,
+        "HarvestedManifests": {"HlsManifests": [{"ManifestName": setup.manifest_name}]},
+        "ScheduleConfiguration": {"StartTime": end - timedelta(minutes=10), "EndTime": end},
+        "Destination": {"S3Destination": {"BucketName": setup.bucket, "DestinationPath": f"clips/{name}/"}},
+    }
+    if name is not None:
+        request["HarvestJobName"] = name
+    return request | changes
+
+
+def harvest_job_v2(client: Any, setup: LocalSetupV2, name: str) -> dict[str, Any]:
+    """GetHarvestJob for a job on ``setup``'s origin endpoint."""
+    job: dict[str, Any] = client.get_harvest_job(
+        ChannelGroupName=setup.channel_group_name,
+        ChannelName=setup.channel_name,
+        OriginEndpointName=setup.origin_endpoint_name,
+        HarvestJobName=name,
+    )
+    return job
+
+
+def wait_until_done_v2(client: Any, setup: LocalSetupV2, name: str, timeout: float = 10.0) -> dict[str, Any]:
+    """The job once it is no longer QUEUED or IN_PROGRESS (polled every 20 ms)."""
+    deadline = time.monotonic() + timeout
+    while (job := harvest_job_v2(client, setup, name))["Status"] in ("QUEUED", "IN_PROGRESS"):
+        assert time.monotonic() < deadline, f"{name} still {job['Status']} after {timeout} s"
+        time.sleep(0.02)
+    return job
 
 
 def signature(url: str) -> str:
