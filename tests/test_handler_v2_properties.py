@@ -3,9 +3,11 @@ naming the property (Create and Update alike), and the request's ClientToken."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import cdk_mediapackage_harvest_contract as contract
+import cdk_mediapackage_harvest_rules as rules
 import pytest
 from botocore.stub import Stubber
 from mediapackage_harvest_handler import answering, entry
@@ -17,6 +19,7 @@ from support import (
     invoke,
     v2_create_params,
     v2_event,
+    v2_job,
     v2_properties,
 )
 
@@ -163,7 +166,7 @@ def test_bad_properties_fail_with_a_reason_naming_them(
     assert len(answer["Reason"]) <= contract.MAX_REASON_LENGTH
 
 
-def test_a_window_that_has_not_ended_fails_before_any_job_is_created(
+def test_a_window_that_has_not_started_fails_before_any_job_is_created(
     answers: list[dict[str, Any]], v2_stub: Stubber
 ) -> None:
     answer = invoke(
@@ -173,4 +176,20 @@ def test_a_window_that_has_not_ended_fails_before_any_job_is_created(
     )
 
     assert answer["Status"] == "FAILED"
-    assert answer["Reason"].startswith("EndTime: '2099-01-01T01:00:00Z' is in the future")
+    assert answer["Reason"].startswith("StartTime: '2099-01-01T00:00:00Z' is in the future (now ")
+
+
+def test_a_window_still_running_is_harvested_as_v2_harvests_ongoing_streams(
+    answers: list[dict[str, Any]], v2_stub: Stubber
+) -> None:
+    """v2's guide: the start must be in the past; the end may be in the future."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    start, end = now - timedelta(minutes=30), now + timedelta(minutes=30)
+    schedule: dict[str, Any] = {"ScheduleConfiguration": {"StartTime": start, "EndTime": end}}
+    v2_stub.add_response("create_harvest_job", v2_job(**schedule), create_params(**schedule))
+    props = v2_properties(StartTime=rules.format_time(start), EndTime=rules.format_time(end))
+
+    answer = invoke(entry.handler, answers, v2_event("Create", props))
+
+    assert (answer["Status"], answer["PhysicalResourceId"]) == ("SUCCESS", V2_GENERATED), answer["Reason"]
+    assert answer["Data"]["EndTime"] == rules.format_time(end)

@@ -97,6 +97,16 @@ def check_ended(end: datetime, now: datetime, *, end_name: str) -> None:
         )
 
 
+def check_started(start: datetime, now: datetime, *, start_name: str) -> None:
+    """MediaPackage v2 harvests from a start in the past; the end may be in the future (its guide:
+    "the start time of the harvest job must be in the past", and ongoing streams can be harvested)."""
+    if start > now:
+        raise HarvestRuleError(
+            f"{start_name}: {format_time(start)!r} is in the future (now {format_time(now)!r}); "
+            "expected a start in the past: MediaPackage v2 harvests from content it has received"
+        )
+
+
 def check_identifier(name: str, value: object, max_length: int | None = MAX_ID_LENGTH) -> str:
     """Letters, digits, ``_`` and ``-``: harvest job ids (at most 64) and origin endpoint ids.
 

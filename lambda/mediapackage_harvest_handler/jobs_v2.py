@@ -129,9 +129,11 @@ def is_finished(data: Mapping[str, str]) -> bool:
 
 
 def check_ended(request: HarvestRequest, now: datetime) -> None:
-    """A window that has ended, checked before anything is created (as for v1)."""
+    """The window's rule at deploy time, before anything is created (the protocol's name is v1's):
+    for v2 only the start must have passed; the end may be in the future, as v2 harvests ongoing
+    streams (the job then runs until its end)."""
     try:
-        rules.check_ended(request.end_time, now, end_name=Property.END_TIME)
+        rules.check_started(request.start_time, now, start_name=Property.START_TIME)
     except rules.HarvestRuleError as error:
         raise RequestError(str(error)) from None
 
