@@ -502,12 +502,6 @@ class LocalMediaPackageV2:
         raise self._error("CancelHarvestJob", "ConflictException", "Already completed", 409)
 
 
-@pytest.fixture
-def local_v2_client(monkeypatch: pytest.MonkeyPatch) -> None:
-    client = LocalMediaPackageV2()
-    monkeypatch.setattr(outbound, "mediapackagev2_client", lambda: client)
-
-
 def _not_a_name(text: str) -> bool:
     return not (_V2_NAME.fullmatch(text) and len(text) <= rules.MAX_V2_NAME_LENGTH)
 
@@ -539,12 +533,14 @@ def bad_property_value_v2(case: Case, data: st.DataObject) -> None:
     if properties is None:
         return
     bad_manifests = st.one_of(
-        NOT_A_LIST,
+        NOT_A_LIST.filter(lambda value: value is not None),
         st.lists(V2_BAD_NAMES, min_size=1, max_size=3),
         st.just(["index", "index"]),
     )
     bad: dict[str, st.SearchStrategy[Any]] = {
-        **{key: st.one_of(NOT_A_STRING, V2_BAD_NAMES) for key in (*V2_ADDRESS, "HarvestJobName")},
+        **{key: st.one_of(NOT_A_STRING, V2_BAD_NAMES) for key in V2_ADDRESS},
+        # Optional keys: None is as good as absent (as v1's Id).
+        "HarvestJobName": st.one_of(SOME_VALUE, V2_BAD_NAMES),
         "StartTime": st.one_of(NOT_A_STRING, TEXT.filter(_not_a_time)),
         "EndTime": st.one_of(NOT_A_STRING, TEXT.filter(_not_a_time)),
         "S3Destination": NOT_AN_OBJECT,
@@ -557,7 +553,7 @@ def bad_property_value_v2(case: Case, data: st.DataObject) -> None:
         **{key: bad_manifests for key in V2_MANIFEST_KEYS},
         "Description": st.one_of(SOME_VALUE, st.integers(1025, 3000).map(lambda n: "d" * n)),
         "Tags": st.one_of(
-            NOT_A_LIST.filter(lambda value: not isinstance(value, dict) or value),
+            NOT_A_LIST.filter(lambda value: value is not None and (not isinstance(value, dict) or value)),
             st.just({"aws:stack": "x"}),
             st.just({"team": 1}),
             st.just({"": "empty key"}),
@@ -638,7 +634,6 @@ def valid_v2_event(request_type: str, data: st.DataObject) -> dict[str, Any]:
     )
 
 
-@pytest.mark.usefixtures("local_v2_client")
 @settings(
     max_examples=EXAMPLES // 2,
     deadline=None,
@@ -648,5 +643,9 @@ def valid_v2_event(request_type: str, data: st.DataObject) -> dict[str, Any]:
 def test_every_v2_event_gets_exactly_one_answer_that_names_its_problem(
     data: st.DataObject, capture: Capture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # A MediaPackage v2 of its own per example: hypothesis reuses RequestIds such as "0", and the same
+    # request with other properties (which CloudFormation never sends) would meet the other's job.
+    local = LocalMediaPackageV2()
+    monkeypatch.setattr(outbound, "mediapackagev2_client", lambda: local)
     case = Case(valid_v2_event(data.draw(st.sampled_from(["Create", "Update", "Delete"])), data))
     check_one_answer(case, V2_MUTATIONS, data, capture, monkeypatch, id_key="HarvestJobName")

@@ -104,6 +104,12 @@ def _value(properties: Mapping[str, Any], key: str, path: str = "") -> Any:
     return properties[key]
 
 
+def _optional(properties: Mapping[str, Any], key: str, default: Any) -> Any:
+    """An optional property's value: ``default`` when it is absent or null (as v1's Id)."""
+    value = properties.get(key)
+    return default if value is None else value
+
+
 def _object(value: object, name: str, expected: str) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         raise RequestError(f"Property {name} is a {type(value).__name__}; expected an object with {expected}")
@@ -145,7 +151,7 @@ def parse_properties(properties: object) -> HarvestRequest:
         end = rules.parse_time(Property.END_TIME, _value(properties, Property.END_TIME))
         rules.check_window(start, end, start_name=Property.START_TIME, end_name=Property.END_TIME)
         manifests = {
-            kind: rules.check_manifest_names(kind, properties.get(kind, []))
+            kind: rules.check_manifest_names(kind, _optional(properties, kind, []))
             for kind in Property.MANIFEST_KEYS
         }
         rules.check_some_manifest(manifests)
