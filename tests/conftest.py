@@ -32,12 +32,15 @@ for name in (
 # Fixtures for the tests against the local AWS (local_aws/): one server for the session, reset for
 # every test; one synthesis of the example app, whose handler asset the lifecycle tests run.
 import json
+import random
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
 import pytest
+from botocore.stub import Stubber
 from support import LocalSetup, LocalSetupV2, Stack, feature_flags
 
 from app import build
@@ -98,3 +101,39 @@ def cdk_flags(request: pytest.FixtureRequest) -> dict[str, Any]:
     """No feature flags, then the ones ``cdk init`` writes (``cdk.json``): a module whose stacks take
     their context from this runs once with each, as users' apps old and new synthesize it."""
     return feature_flags() if request.param else {}
+
+
+# Fixtures of the handler's tests in this process (imported here, not at collection: the construct
+# tests never load the handler).
+@pytest.fixture
+def answers(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """Every body crhelper's ``_send`` builds for a ResponseURL (only the HTTPS PUT is replaced)."""
+    from mediapackage_harvest_handler import answering
+
+    sent: list[dict[str, Any]] = []
+
+    def record(url: str, body: dict[str, Any], *, stop_at: float) -> bool:
+        sent.append(json.loads(json.dumps(body)))
+        return True
+
+    monkeypatch.setattr(answering, "put_answer", record)
+    return sent
+
+
+@pytest.fixture
+def v2_stub() -> Iterator[Stubber]:
+    """botocore's Stubber on the handler's MediaPackage v2 client: requests checked against the model."""
+    from mediapackage_harvest_handler import outbound
+
+    with Stubber(outbound.mediapackagev2_client()) as stubber:
+        yield stubber
+        stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Every sleep of the handler, not slept; each backoff wait the most it allows."""
+    slept: list[float] = []
+    monkeypatch.setattr(random, "uniform", lambda low, high: high)
+    monkeypatch.setattr(time, "sleep", slept.append)
+    return slept

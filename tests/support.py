@@ -1,14 +1,15 @@
 """What the tests share, in one module that no test module replaces: the local prerequisites, "a window
 that ended a minute ago" and the time formatter (from ``local_aws``), the fake Lambda context, the
 CloudFormation event builder, and ``Stack``: the example stack's custom resource driven through its
-lifecycle on the local AWS. Fixtures live in ``conftest.py``. It never imports the handler.
+lifecycle on the local AWS; and the v2 builders of the handler's Stubber tests (properties, events,
+answers, requests) with ``invoke``. Fixtures live in ``conftest.py``. It never imports the handler.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,6 +33,8 @@ __all__ = [
     "REQUEST_ID",
     "RESOURCE_TYPE",
     "STACK_ID",
+    "V2_ADDRESS",
+    "V2_GENERATED",
     "Answered",
     "Context",
     "Delivery",
@@ -45,12 +48,20 @@ __all__ = [
     "feature_flags",
     "function_arn",
     "harvest_job_v2",
+    "invoke",
     "iso",
     "jobs",
     "recent_window",
     "resolved_properties",
     "signature",
     "stack_id",
+    "v2_arn",
+    "v2_create_params",
+    "v2_data",
+    "v2_event",
+    "v2_get_params",
+    "v2_job",
+    "v2_properties",
     "v2_request",
     "wait_until_done_v2",
 ]
@@ -290,3 +301,114 @@ def feature_flags() -> dict[str, Any]:
     cdk_json = Path(__file__).resolve().parents[1] / "cdk.json"
     context: dict[str, Any] = json.loads(cdk_json.read_text())["context"]
     return {key: value for key, value in context.items() if key.startswith("@")}
+
+
+# --- MediaPackage v2 (``Custom::MediaPackageV2HarvestJob``) for the handler's Stubber tests. ---
+
+V2_ADDRESS = {"ChannelGroupName": "live", "ChannelName": "main", "OriginEndpointName": "hls"}
+V2_GENERATED = rules.generated_harvest_job_id(STACK_ID, LOGICAL_ID, REQUEST_ID)
+"""The name (and physical id) a v2 job of ``event``'s default request gets."""
+_V2_START = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)
+_V2_END = datetime(2026, 11, 28, 10, 30, tzinfo=UTC)
+_V2_CREATED = datetime(2026, 11, 28, 16, 0, 0, 123000, tzinfo=UTC)
+_V2_DESTINATION = {"S3Destination": {"BucketName": "harvest-bucket", "DestinationPath": "clips/final/"}}
+_V2_MANIFESTS = {"HlsManifests": [{"ManifestName": "index"}], "DashManifests": [{"ManifestName": "dash"}]}
+
+
+def v2_properties(**changes: Any) -> dict[str, Any]:
+    """A v2 resource's properties as CloudFormation sends them (tokens resolved: strings, lists of
+    strings, an object of strings); a change to None removes its key."""
+    props: dict[str, Any] = {
+        "ServiceToken": function_arn("handler-v1"),
+        **V2_ADDRESS,
+        "StartTime": "2026-11-28T10:00:00Z",
+        "EndTime": "2026-11-28T10:30:00Z",
+        "S3Destination": dict(_V2_DESTINATION["S3Destination"]),
+        "HlsManifestNames": ["index"],
+        "DashManifestNames": ["dash"],
+        "Tags": {"team": "video", "env": "prod"},
+    }
+    props.update(changes)
+    return {key: value for key, value in props.items() if value is not None}
+
+
+def v2_event(request_type: str, props: Any = None, **settings: Any) -> dict[str, Any]:
+    """A ``Custom::MediaPackageV2HarvestJob`` event of ``v2_properties()`` unless told otherwise."""
+    return event(
+        request_type,
+        v2_properties() if props is None else props,
+        resource_type=contract.RESOURCE_TYPE_V2,
+        **settings,
+    )
+
+
+def v2_arn(name: str) -> str:
+    return (
+        f"arn:aws:mediapackagev2:{REGION}:{ACCOUNT_ID}:channelGroup/live/channel/main/originEndpoint/hls/"
+        f"harvestJob/{name}"
+    )
+
+
+def v2_job(name: str = V2_GENERATED, status: str = "QUEUED", **changes: Any) -> dict[str, Any]:
+    """A CreateHarvestJob/GetHarvestJob answer of ``v2_properties()``, as botocore parses it."""
+    record: dict[str, Any] = {
+        **V2_ADDRESS,
+        "Destination": json.loads(json.dumps(_V2_DESTINATION)),
+        "HarvestJobName": name,
+        "HarvestedManifests": json.loads(json.dumps(_V2_MANIFESTS)),
+        "ScheduleConfiguration": {"StartTime": _V2_START, "EndTime": _V2_END},
+        "Arn": v2_arn(name),
+        "CreatedAt": _V2_CREATED,
+        "ModifiedAt": _V2_CREATED,
+        "Status": status,
+        "ETag": "etag-1",
+        "Tags": {"env": "prod", "team": "video"},
+    }
+    record.update(changes)
+    return record
+
+
+def v2_create_params(name: str, token: str, **changes: Any) -> dict[str, Any]:
+    """The CreateHarvestJob request ``v2_properties()`` make, with this name and ClientToken."""
+    params: dict[str, Any] = {
+        **V2_ADDRESS,
+        "HarvestJobName": name,
+        "ClientToken": token,
+        "HarvestedManifests": json.loads(json.dumps(_V2_MANIFESTS)),
+        "ScheduleConfiguration": {"StartTime": _V2_START, "EndTime": _V2_END},
+        "Destination": json.loads(json.dumps(_V2_DESTINATION)),
+        "Tags": {"team": "video", "env": "prod"},
+    }
+    params.update(changes)
+    return params
+
+
+def v2_get_params(name: str = V2_GENERATED) -> dict[str, Any]:
+    return {**V2_ADDRESS, "HarvestJobName": name}
+
+
+def v2_data(name: str = V2_GENERATED, status: str = "QUEUED") -> dict[str, str]:
+    """The Data of an answer about ``v2_job(name, status)``."""
+    return {
+        "Arn": v2_arn(name),
+        "HarvestJobName": name,
+        "Status": status,
+        "CreatedAt": "2026-11-28T16:00:00.123000Z",
+        "StartTime": "2026-11-28T10:00:00Z",
+        "EndTime": "2026-11-28T10:30:00Z",
+    }
+
+
+def invoke(
+    handler: Callable[[Any, Any], None],
+    answers: list[dict[str, Any]],
+    body: Any,
+    *,
+    remaining_ms: int = 300_000,
+) -> dict[str, Any]:
+    """Run the Lambda entry point ``handler`` once: exactly one answer, within 4096 bytes. The answer."""
+    before = len(answers)
+    handler(body, Context(remaining_ms=remaining_ms))
+    assert len(answers) == before + 1, "exactly one answer per event"
+    assert len(json.dumps(answers[-1]).encode()) <= cloudformation.MAX_BODY_BYTES
+    return answers[-1]

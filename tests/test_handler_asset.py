@@ -104,15 +104,15 @@ def _run_time_imports(path: Path) -> set[str]:
 
 
 def test_the_handler_package_imports_one_way_in_small_modules() -> None:
-    """entry; notifications; crhelper_resource and lifecycle; poll_rules and jobs_v1; notices_v1;
-    waiting; answering and log_streams; outbound."""
+    """entry; notifications; crhelper_resource and lifecycle; poll_rules, jobs_v1 and jobs_v2;
+    notices_v1; waiting and requests_v2; answering and log_streams; outbound."""
     layers = [
         {"entry"},
         {"notifications"},
         {"crhelper_resource", "lifecycle"},
-        {"jobs_v1", "poll_rules"},
+        {"jobs_v1", "jobs_v2", "poll_rules"},
         {"notices_v1"},
-        {"waiting"},
+        {"waiting", "requests_v2"},
         {"answering", "log_streams"},
         {"outbound"},
     ]

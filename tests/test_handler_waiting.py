@@ -292,6 +292,32 @@ def test_the_poll_event_is_small_whatever_the_properties() -> None:
     assert len(json.dumps(polled)) < 2500
 
 
+def test_a_v2_poll_event_with_names_of_256_characters_fits_eventbridge() -> None:
+    """v2's wait carries the job's address: four names of up to 256 characters, and the name is the
+    physical id too. With the longest envelope CloudFormation sends, the input stays far under 8192."""
+    address = {"ChannelGroupName": "g" * 256, "ChannelName": "c" * 256, "OriginEndpointName": "e" * 256}
+    name = "n" * 256
+    event = {
+        **support.event(
+            "Update",
+            {"S3Destination": {"DestinationPath": "p" * 1024}, **address},
+            request_id="r" * 128,
+            logical_id="L" * 255,
+            physical_id=name,
+            resource_type=contract.RESOURCE_TYPE_V2,
+        ),
+        "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/" + "S" * 128 + "/" + "u" * 36,
+        "ResponseURL": "https://example.com/" + "u" * 1500,
+        "ServiceToken": function_arn("f" * 64),
+    }
+    pending = waiting.PendingWait(name, 1_000_000.5, 3300, address)
+    rule_arn = "arn:aws:events:us-east-1:123456789012:rule/" + "R" * 64
+    polled = poll_rules.poll_event(event, pending, rule_arn)
+    assert "ResourceProperties" not in polled
+    assert waiting.PendingWait.from_event(json.loads(json.dumps(polled))) == pending
+    assert len(json.dumps(polled)) < contract.MAX_TARGET_INPUT / 2
+
+
 @pytest.mark.parametrize(
     "state",
     [

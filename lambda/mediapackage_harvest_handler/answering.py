@@ -6,6 +6,7 @@ modules, ``outbound`` (for the PUT) and the standard library.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import random
@@ -119,6 +120,14 @@ def made_up_physical_id(event: Mapping[str, Any]) -> str:
         envelope_text(event, "LogicalResourceId"),
         envelope_text(event, "RequestId"),
     )
+
+
+def request_token(event: Mapping[str, Any]) -> str:
+    """A token for this CloudFormation request: 64 hex characters of a SHA-256 of its StackId,
+    LogicalResourceId and RequestId. The same for every delivery and Lambda retry of the request,
+    different for any other request (an API's idempotency token, such as v2's ``ClientToken``)."""
+    parts = (envelope_text(event, key) for key in ("StackId", "LogicalResourceId", "RequestId"))
+    return hashlib.sha256("\n".join(parts).encode("utf-8", errors="surrogatepass")).hexdigest()
 
 
 def body_size(body: Mapping[str, Any]) -> int:

@@ -2,8 +2,8 @@
 
 The model for a second API's module beside it: pure functions over a parsed request and a client,
 that know MediaPackage and nothing of CloudFormation's wire format (the lifecycle hands them what
-they need). Imports ``notices_v1`` (its notifications), ``waiting`` (Budget, Seen), ``answering``
-(RequestError), ``outbound``, the contract and rules modules.
+they need). Imports ``notices_v1`` (its notifications), ``waiting`` (Budget, Seen, the loops),
+``answering`` (RequestError), ``outbound``, the contract and rules modules.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
-import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from botocore.exceptions import ClientError
 
 from mediapackage_harvest_handler import notices_v1, outbound
 from mediapackage_harvest_handler.answering import RequestError
-from mediapackage_harvest_handler.waiting import Budget, PendingWait, Seen, wait_for
+from mediapackage_harvest_handler.waiting import Budget, PendingWait, Seen, call_while_refused, wait_for
 
 if TYPE_CHECKING:
     from mypy_boto3_mediapackage import MediaPackageClient
@@ -78,6 +77,15 @@ def client() -> MediaPackageClient:
 def requested_id(request: HarvestRequest) -> str | None:
     """The Id the properties name, if any."""
     return request.harvest_job_id
+
+
+def address(request: HarvestRequest) -> dict[str, str]:
+    """What a poll needs besides the Id to find the job: nothing, a v1 Id is unique in the region."""
+    return {}
+
+
+def stop(properties: object, job_id: str) -> None:
+    """Delete: nothing to do, a v1 harvest job can be neither cancelled nor deleted."""
 
 
 def _string(properties: Mapping[str, Any], key: str, path: str = "") -> str:
@@ -172,8 +180,9 @@ def job_data(job: HarvestJob) -> dict[str, str]:
     return {key: str(job.get(key, "")) for key in Data.KEYS}
 
 
-def job_arn(partition: str, region: str, account: str, job_id: str) -> str:
-    """The ARN MediaPackage gives a job in this partition, region and account."""
+def job_arn(request: HarvestRequest, partition: str, region: str, account: str, job_id: str) -> str:
+    """The ARN MediaPackage gives a job in this partition, region and account (v1's does not depend
+    on the request)."""
     return f"arn:{partition}:mediapackage:{region}:{account}:harvest_jobs/{job_id}"
 
 
@@ -201,8 +210,9 @@ def describe_job(client: MediaPackageClient, job_id: str) -> HarvestJob | None:
         raise RequestError(f"DescribeHarvestJob {job_id} failed: {outbound.error_text(error)}") from error
 
 
-def look(client: MediaPackageClient, job_id: str) -> Seen | None:
-    """One DescribeHarvestJob, as waiting understands it; None when the job does not exist."""
+def look(client: MediaPackageClient, job_id: str, address: Mapping[str, str] | None = None) -> Seen | None:
+    """One DescribeHarvestJob, as waiting understands it; None when the job does not exist. A v1 job
+    is found by its Id alone: ``address`` is always empty."""
     job = describe_job(client, job_id)
     if job is None:
         return None
@@ -241,16 +251,24 @@ def check_ended(request: HarvestRequest, now: datetime) -> None:
 
 
 def create(
-    client: MediaPackageClient, request: HarvestRequest, job_id: str, budget: Budget
+    client: MediaPackageClient, request: HarvestRequest, job_id: str, budget: Budget, token: str = ""
 ) -> dict[str, str]:
     """A new job for a checked request (:func:`check_ended` first): its attributes.
 
     CreateHarvestJob; when the Id already exists, that job is adopted if it is the same harvest.
-    TooManyRequestsException is waited out while the budget lasts (:func:`_create_while_throttled`).
+    TooManyRequestsException (a full quota of concurrent jobs, or the request rate) is waited out
+    while the budget lasts (:func:`waiting.call_while_refused`). ``token``: v1 has no ClientToken; the
+    Id, the same for every delivery of a request, makes the create idempotent.
     """
     started = time.monotonic()
     try:
-        job = _create_while_throttled(client, request.create_arguments(job_id), budget)
+        job: HarvestJob = call_while_refused(
+            "CreateHarvestJob",
+            functools.partial(client.create_harvest_job, **request.create_arguments(job_id)),
+            lambda refusal: outbound.error_code(refusal) == outbound.THROTTLED,
+            budget,
+            harvestJobId=job_id,
+        )
     except ClientError as error:
         # A duplicate Id is not a modelled error (most likely 422), and an earlier call may have
         # created the job without its answer arriving (a timeout, or a crashed invocation that
@@ -280,43 +298,6 @@ def create(
         return job_data(existing)
     logger.info({"message": "Created harvest job", "harvestJobId": job_id, "status": job.get("Status")})
     return job_data(job)
-
-
-def _create_while_throttled(
-    client: MediaPackageClient, arguments: Mapping[str, Any], budget: Budget
-) -> HarvestJob:
-    """CreateHarvestJob, called again while it is refused with TooManyRequestsException.
-
-    botocore's retries end after seconds; a full quota of concurrent jobs lasts until one of them
-    finishes, minutes later. So wait, with capped exponential backoff and full jitter (resources
-    created together do not call in step), as long as the budget still has room for the next call
-    and for the lookup of the Id that follows a last refusal: 2 x ``CALL_SECONDS``. Then the last
-    refusal is raised. The first call is always made.
-    """
-    attempt = 0
-    while True:
-        try:
-            job: HarvestJob = client.create_harvest_job(**arguments)
-            return job
-        except ClientError as error:
-            ceiling = min(
-                contract.QUOTA_BACKOFF_CAP_SECONDS, contract.QUOTA_BACKOFF_BASE_SECONDS * 2**attempt
-            )
-            delay = random.uniform(0, ceiling)  # noqa: S311 - jitter, not cryptography
-            if (
-                outbound.error_code(error) != outbound.THROTTLED
-                or budget.left() < delay + 2 * contract.CALL_SECONDS
-            ):
-                raise
-        logger.info(
-            {
-                "message": "CreateHarvestJob refused with TooManyRequestsException; calling again",
-                "harvestJobId": arguments["Id"],
-                "waitSeconds": round(delay, 1),
-            }
-        )
-        time.sleep(delay)
-        attempt += 1
 
 
 def kept_job(

@@ -99,7 +99,7 @@ def _keep_reason(jobs: lifecycle.JobModule, notified: Notified) -> bool:
     """Leave a failure's message for the invocation waiting for the job, once the service confirms
     that the job failed (the event's status is only a claim); True when an invocation waits for it."""
     try:
-        seen = jobs.look(jobs.client(), notified.job_id)
+        seen = jobs.look(jobs.client(), notified.job_id, {})
     except Exception as error:  # the message is then not kept; the wait answers without it
         logger.warning(
             {"message": "Could not confirm the failure", "error": f"{type(error).__name__}: {error}"}

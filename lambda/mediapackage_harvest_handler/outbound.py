@@ -1,4 +1,5 @@
-"""Every call that leaves the process: MediaPackage, EventBridge, CloudWatch Logs, and the answer's PUT.
+"""Every call that leaves the process: MediaPackage (v1 and v2), EventBridge, CloudWatch Logs, and the
+answer's HTTPS PUT.
 
 The one place a test fakes. Clients are built on first use, one per container, each call bounded
 by the contract's timeouts. Imports the contract module, boto3 and the standard library only.
@@ -46,6 +47,15 @@ def mediapackage_client() -> MediaPackageClient:
 
 
 @functools.cache
+def mediapackagev2_client() -> Any:
+    """MediaPackage v2, created the standard way (``AWS_ENDPOINT_URL_MEDIAPACKAGEV2`` works).
+
+    Typed ``Any``: the environment has no ``mypy-boto3-mediapackagev2`` stubs.
+    """
+    return boto3.client("mediapackagev2", config=bounded_config())
+
+
+@functools.cache
 def events_client() -> EventBridgeClient:
     """EventBridge, for the poller's rules (``AWS_ENDPOINT_URL_EVENTBRIDGE`` works)."""
     return boto3.client("events", config=bounded_config())
@@ -71,10 +81,10 @@ def error_text(error: BaseException) -> str:
 
 
 def is_transient(error: BaseException | None) -> bool:
-    """Throttling, a 5xx or a connection failure: worth asking again later."""
+    """Throttling (v1's code, or any 429), a 5xx or a connection failure: worth asking again later."""
     if isinstance(error, ClientError):
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return error_code(error) == THROTTLED or status >= 500
+        return error_code(error) == THROTTLED or status == 429 or status >= 500
     return isinstance(error, BotoCoreError)
 
 

@@ -1,22 +1,24 @@
-"""Waiting for a job to finish: the invocation's time budget, the deadline, and the look loop.
+"""Waiting: the invocation's time budget, the deadline, the look loop, and a call made again while refused.
 
 Knows budgets and the rules of waiting, not the fields of any job: a job module hands it a ``look``
-that says what it saw. A failed job's Reason carries the reason the job or its notification gave
-(``log_streams``), waited for a bounded grace. Imports ``answering`` (RequestError), ``log_streams``,
-``outbound`` (what is transient), the contract module and the standard library.
+that says what it saw, or a call and what counts as "refused for now". A failed job's Reason carries
+the reason the job or its notification gave (``log_streams``), waited for a bounded grace. Imports
+``answering`` (RequestError), ``log_streams``, ``outbound`` (what is transient), the contract module
+and the standard library.
 """
 
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import cdk_mediapackage_harvest_contract as contract
-from botocore.exceptions import BotoCoreError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from mediapackage_harvest_handler import log_streams, outbound
 from mediapackage_harvest_handler.answering import RequestError
@@ -29,6 +31,10 @@ WAIT_KEY = "HarvestJobWait"
 NOTIFIED_KEY = "HarvestJobNotified"
 
 Outcome = Literal["running", "succeeded", "failed"]
+#: A failed job's name longer than this (v2 names reach 256 characters) goes after its reason, so
+#: that the 256 characters of the Reason keep MediaPackage's message.
+MAX_NAME_BEFORE_REASON = 64
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -54,27 +60,48 @@ class Budget:
 
 @dataclass(frozen=True)
 class PendingWait:
-    """A job being waited for: its Id, the wall-clock deadline (epoch seconds) and the timeout."""
+    """A job being waited for: its Id (or name), the wall-clock deadline (epoch seconds), the timeout,
+    and ``address``: what else its job module needs to find it (v2: channel group, channel and origin
+    endpoint names; nothing for v1, whose poll events carry no ``Address``)."""
 
     job_id: str
     deadline: float
     timeout_seconds: int
+    address: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
-    def starting(cls, job_id: str, budget: Budget, timeout_seconds: int) -> PendingWait:
-        return cls(job_id, budget.now.timestamp() + timeout_seconds, timeout_seconds)
+    def starting(
+        cls, job_id: str, budget: Budget, timeout_seconds: int, address: Mapping[str, str] | None = None
+    ) -> PendingWait:
+        return cls(job_id, budget.now.timestamp() + timeout_seconds, timeout_seconds, dict(address or {}))
 
     def as_event(self) -> dict[str, Any]:
-        return {"Id": self.job_id, "Deadline": self.deadline, "TimeoutSeconds": self.timeout_seconds}
+        state: dict[str, Any] = {
+            "Id": self.job_id,
+            "Deadline": self.deadline,
+            "TimeoutSeconds": self.timeout_seconds,
+        }
+        if self.address:
+            state["Address"] = dict(self.address)
+        return state
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any]) -> PendingWait:
         state = event.get(WAIT_KEY)
         if isinstance(state, Mapping):
             job_id, deadline, timeout = state.get("Id"), state.get("Deadline"), state.get("TimeoutSeconds")
-            if isinstance(job_id, str) and isinstance(deadline, int | float) and isinstance(timeout, int):
-                return cls(job_id, float(deadline), timeout)
-        raise RequestError(f"The poll event has no valid {WAIT_KEY} (Id, Deadline and TimeoutSeconds)")
+            address = state.get("Address", {})
+            if (
+                isinstance(job_id, str)
+                and isinstance(deadline, int | float)
+                and isinstance(timeout, int)
+                and isinstance(address, Mapping)
+                and all(isinstance(key, str) and isinstance(value, str) for key, value in address.items())
+            ):
+                return cls(job_id, float(deadline), timeout, dict(address))
+        raise RequestError(
+            f"The poll event has no valid {WAIT_KEY} (Id, Deadline and TimeoutSeconds; an optional Address)"
+        )
 
 
 @dataclass(frozen=True)
@@ -190,6 +217,8 @@ def failure_reason(
         reason = log_streams.await_reason(job_id, grace, sleep=sleep, clock=clock) or ""
     if reason:
         logger.info({"message": "Harvest job failed", "harvestJobId": job_id, "reason": reason})
+        if len(job_id) > MAX_NAME_BEFORE_REASON:  # a long v2 name must not push the reason out
+            return f"Harvest job failed: {reason} (job {job_id})"
         return f"Harvest job {job_id} failed: {reason}"
     group = log_streams.log_group()
     where = f"log group {group}" if group else "the handler's log group"
@@ -197,3 +226,41 @@ def failure_reason(
         f"Harvest job {job_id} failed; MediaPackage sent no reason within {grace:.0f} s; "
         f"a late one appears in {where}"
     )
+
+
+def call_while_refused(
+    operation: str,
+    call: Callable[[], T],
+    refused: Callable[[ClientError], bool],
+    budget: Budget,
+    **logged: Any,
+) -> T:
+    """``call()`` (the API's ``operation``), made again while ``refused`` says its error means "not now".
+
+    botocore's retries end after seconds; a full quota of concurrent harvest jobs lasts until one of
+    them finishes, minutes later. So wait, with capped exponential backoff and full jitter (resources
+    created together do not call in step), as long as the budget still has room for the next call
+    and for the lookup that follows a last refusal: 2 x ``CALL_SECONDS``. Then the last refusal is
+    raised, as is any other error at once. The first call is always made. ``logged``: log fields.
+    """
+    attempt = 0
+    while True:
+        try:
+            return call()
+        except ClientError as error:
+            ceiling = min(
+                contract.QUOTA_BACKOFF_CAP_SECONDS, contract.QUOTA_BACKOFF_BASE_SECONDS * 2**attempt
+            )
+            delay = random.uniform(0, ceiling)  # noqa: S311 - jitter, not cryptography
+            if not refused(error) or budget.left() < delay + 2 * contract.CALL_SECONDS:
+                raise
+            code = outbound.error_code(error)
+        logger.info(
+            {
+                "message": f"{operation} refused with {code}; calling again",
+                **logged,
+                "waitSeconds": round(delay, 1),
+            }
+        )
+        time.sleep(delay)
+        attempt += 1
