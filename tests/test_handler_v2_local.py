@@ -93,7 +93,7 @@ def test_a_failed_job_fails_the_create_with_its_error_message(
     answer = invoke(entry.handler, answers, v2_event("Create", props))
 
     assert (answer["Status"], answer["PhysicalResourceId"]) == ("FAILED", "clip")
-    assert answer["Reason"] == "Harvest job failed: Segments missing in the window (job clip)"
+    assert answer["Reason"] == "Harvest job clip failed: Segments missing in the window"
 
 
 def test_delete_cancels_the_running_job_and_leaves_a_finished_one(

@@ -48,9 +48,12 @@ def waiting_properties(**changes: Any) -> dict[str, Any]:
         (v2_job(status="COMPLETED"), ""),
         (
             v2_job(status="FAILED", ErrorMessage="Access denied writing to bucket harvest-bucket"),
-            "Harvest job failed: Access denied writing to bucket harvest-bucket (job " + V2_GENERATED + ")",
+            f"Harvest job {V2_GENERATED} failed: Access denied writing to bucket harvest-bucket",
         ),
-        (v2_job(status="CANCELLED"), f"Harvest job {V2_GENERATED} was cancelled before it completed"),
+        (
+            v2_job(status="CANCELLED"),
+            f"Harvest job {V2_GENERATED} failed: it was cancelled (CancelHarvestJob) before it completed",
+        ),
     ],
     ids=["completed", "failed", "cancelled"],
 )
