@@ -25,7 +25,7 @@ demo: synth
 
 # The same, with a job MediaPackage fails: what `cdk deploy` shows (MediaPackage's reason, the rollback).
 demo-failure: synth
-	$(BIN)/python -m local_aws.demo --cdk-out cdk.out --fail
+	$(BIN)/python -m local_aws.demo --cdk-out cdk.out --stack HarvestStack --fail
 
 synth: $(VENV)/.installed $(CDK_STAMP)
 	$(CDK) synth --no-notices --quiet $(CDK_ARGS)

@@ -25,12 +25,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from local_aws import cloudformation, eventbridge, harvest_jobs, prerequisites
+from local_aws import cloudformation, demo_v2, eventbridge, harvest_jobs, prerequisites
 from local_aws.cloudformation import RESOURCE_TYPE
 from local_aws.lambda_runtime import function_arn
 from local_aws.server import LocalAws
 
 CHANNEL_ID = "example-channel"
+STACKS = ("HarvestStack", "HarvestV2Stack")
+"""The example app's stacks, run in this order when no ``--stack`` is given."""
 MAX_HANDLER_MS = 180_000
 """The local run gives the handler three minutes (the function's own timeout is ten)."""
 MAX_TICKS = 10
@@ -44,7 +46,11 @@ def main(argv: list[str] | None = None) -> int:
         "harvest jobs, S3 buckets, IAM roles and the handler function are made locally; nothing else is.",
     )
     parser.add_argument("--cdk-out", type=Path, default=Path("cdk.out"), help="the synthesized assembly")
-    parser.add_argument("--stack", default="HarvestStack", help="the stack (its name in the assembly)")
+    parser.add_argument(
+        "--stack",
+        action="append",
+        help=f"a stack (its name in the assembly); repeat for several; default: {', '.join(STACKS)}",
+    )
     parser.add_argument("--completion-delay", type=float, default=2.0, help="seconds the local job runs")
     parser.add_argument(
         "--fail",
@@ -54,18 +60,25 @@ def main(argv: list[str] | None = None) -> int:
         help="MediaPackage fails the job with this message (its notification's); default: a failed write",
     )
     args = parser.parse_args(argv)
-    try:
-        assembly = cloudformation.Assembly(args.cdk_out, args.stack)
-    except (OSError, ValueError) as error:
-        print(f"error: no synthesized {args.stack} in {args.cdk_out} ({error}); run `make synth` first")
-        return 1
+    assemblies = []
+    for stack in args.stack or STACKS:
+        try:
+            assemblies.append(cloudformation.Assembly(args.cdk_out, stack))
+        except (OSError, ValueError) as error:
+            print(f"error: no synthesized {stack} in {args.cdk_out} ({error}); run `make synth` first")
+            return 1
     with tempfile.TemporaryDirectory() as scratch, LocalAws() as aws:
         aws.harvest.completion_delay = args.completion_delay
         if args.fail is not None:
             aws.harvest.outcome = "FAILED"
             aws.harvest.failure_message = args.fail
         with cloudformation.ResponseServer(Path(scratch)) as responses:
-            return run(assembly, aws, responses)
+            for number, assembly in enumerate(assemblies):
+                if number:
+                    print()
+                if run(assembly, aws, responses):
+                    return 1
+            return 0
 
 
 def run(assembly: cloudformation.Assembly, aws: LocalAws, responses: cloudformation.ResponseServer) -> int:
@@ -74,9 +87,10 @@ def run(assembly: cloudformation.Assembly, aws: LocalAws, responses: cloudformat
         "harvest jobs): not a deployment, nothing is created in an AWS account.\n"
     )
     refs, attributes = _local_resources(assembly, aws)
-    harvests = assembly.resources(RESOURCE_TYPE)
+    demo_v2.apply_bucket_policies(assembly, aws, refs, attributes)
+    harvests = {**assembly.resources(RESOURCE_TYPE), **assembly.resources(demo_v2.RESOURCE_TYPE_V2)}
     if not harvests:
-        print(f"error: {assembly.stack} has no {RESOURCE_TYPE} resource")
+        print(f"error: {assembly.stack} has no {RESOURCE_TYPE} or {demo_v2.RESOURCE_TYPE_V2} resource")
         return 1
     print(
         "Each harvest window of the template is replaced by one as long (at most 1 h) that ended a minute "
@@ -84,11 +98,15 @@ def run(assembly: cloudformation.Assembly, aws: LocalAws, responses: cloudformat
         "(24 h here).\n"
     )
     stack = cloudformation.stack_id(assembly.stack, aws.region)
-    data: dict[str, dict[str, Any]] = {}
+    data: dict[str, tuple[str, dict[str, Any], dict[str, Any]]] = {}
     functions: dict[str, Any] = {}
     for logical_id, resource in harvests.items():
         properties = cloudformation.resolve(resource["Properties"], refs, attributes)
-        _create_origin_endpoint(aws, properties["OriginEndpointId"])
+        v2 = resource["Type"] == demo_v2.RESOURCE_TYPE_V2
+        if v2:
+            demo_v2.create_origin_endpoint(aws, properties)
+        else:
+            _create_origin_endpoint(aws, properties["OriginEndpointId"])
         replaced = f"window {properties['StartTime']} to {properties['EndTime']} (from the template) replaced"
         properties.update(_recent_window(properties))
         environment = {**aws.environment(), "SSL_CERT_FILE": str(responses.cert_file)}
@@ -105,10 +123,8 @@ def run(assembly: cloudformation.Assembly, aws: LocalAws, responses: cloudformat
             properties=properties,
             resource_type=resource["Type"],
         )
-        print(
-            f"Create {logical_id}: {properties['StartTime']} to {properties['EndTime']} "
-            f"from {properties['OriginEndpointId']}"
-        )
+        source = demo_v2.describe(properties) if v2 else properties["OriginEndpointId"]
+        print(f"Create {logical_id}: {properties['StartTime']} to {properties['EndTime']} from {source}")
         print(f"  {replaced} by {properties['StartTime']} to {properties['EndTime']}")
         started = time.monotonic()
         invocation = function.invoke(event, invocation_id=event["RequestId"])
@@ -127,15 +143,20 @@ def run(assembly: cloudformation.Assembly, aws: LocalAws, responses: cloudformat
         if body["Status"] != "SUCCESS":
             return _rolled_back(assembly, function, responses, event, body)
         refs[logical_id] = body["PhysicalResourceId"]
-        data[logical_id] = body["Data"]
+        data[logical_id] = (resource["Type"], properties, body["Data"])
         for name, value in body["Data"].items():
             attributes[(logical_id, name)] = value
 
     print("\nOutputs:")
     for name, output in assembly.template.get("Outputs", {}).items():
         print(f"{assembly.stack}.{name} = {cloudformation.resolve(output['Value'], refs, attributes)}")
-    for job in data.values():
-        if not _show_harvest(aws, job):
+    for resource_type, properties, job in data.values():
+        shown = (
+            demo_v2.show_harvest(aws, properties, job)
+            if resource_type == demo_v2.RESOURCE_TYPE_V2
+            else _show_harvest(aws, job)
+        )
+        if not shown:
             return 1
     return 0
 
@@ -211,6 +232,7 @@ def _local_resources(
     for logical_id in assembly.resources("AWS::S3::Bucket"):
         name = f"{assembly.stack.lower()}-{logical_id.lower()[:30]}-{suffix}"
         refs[logical_id] = prerequisites.create_bucket(aws, name)
+        attributes[(logical_id, "Arn")] = f"arn:aws:s3:::{name}"
         print(f"  local bucket  s3://{name}  ({logical_id})")
     for logical_id, role in assembly.resources("AWS::IAM::Role").items():
         trust = role["Properties"]["AssumeRolePolicyDocument"]
