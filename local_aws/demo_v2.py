@@ -65,9 +65,13 @@ def apply_bucket_policies(
     refs: Mapping[str, str],
     attributes: Mapping[tuple[str, str], str],
 ) -> None:
-    """Each ``AWS::S3::BucketPolicy`` of the template, resolved, put on its local bucket."""
+    """Each ``AWS::S3::BucketPolicy`` of the template whose bucket ``refs`` names, resolved, put on
+    that local bucket."""
     s3 = aws.client("s3")
     for logical_id, resource in assembly.resources("AWS::S3::BucketPolicy").items():
+        bucket = resource["Properties"]["Bucket"]
+        if not (isinstance(bucket, dict) and bucket.get("Ref") in refs):
+            continue
         properties = cloudformation.resolve(resource["Properties"], refs, attributes)
         s3.put_bucket_policy(Bucket=properties["Bucket"], Policy=json.dumps(properties["PolicyDocument"]))
         print(f"  local bucket policy of s3://{properties['Bucket']}  ({logical_id})")

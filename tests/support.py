@@ -172,8 +172,10 @@ class Stack:
         aws: LocalAws,
         responses: cloudformation.ResponseServer,
         environment: Mapping[str, str] | None = None,
+        resource_type: str = RESOURCE_TYPE,
     ) -> None:
-        ((self.logical_id, resource),) = assembly.resources(RESOURCE_TYPE).items()
+        ((self.logical_id, resource),) = assembly.resources(resource_type).items()
+        self.resource_type = resource_type
         if environment is None:
             environment = {
                 **aws.environment(),
@@ -225,6 +227,7 @@ class Stack:
             stack=self.stack_id,
             logical_id=self.logical_id,
             properties=properties,
+            resource_type=self.resource_type,
             **extra,
         )
 
