@@ -31,9 +31,6 @@ from local_aws.server import LocalAws
 #: A first invocation this short has no time to wait: it creates the job and hands over at once.
 SHORT_MS = 20_000
 MESSAGE = "Harvest job failed: the requested window is no longer in the origin endpoint's startover window."
-#: Completion after the notification: one invocation started (a process importing boto3), ListTargetsByRule,
-#: DescribeHarvestJob, the claim and the PUT.
-NOTIFICATION_LATENCY = 5.0
 
 
 def prefix(stack: Stack) -> str:
@@ -143,9 +140,11 @@ def test_a_failure_after_hand_over_is_answered_by_its_notification_with_the_reas
     assert len(stack.responses.answers(event["RequestId"])) == 1
 
 
-def test_success_after_hand_over_is_answered_within_seconds_of_the_notification(
+def test_success_after_hand_over_is_answered_by_the_notification_not_by_a_poll(
     stack: Stack, aws: LocalAws, setup: LocalSetup
 ) -> None:
+    """No scheduled poll runs here: the answer can only come from the invocation the notification
+    started, at once (how soon, in seconds, is a figure of ``make bench``, not of a test)."""
     aws.harvest.completion_delay = 300.0
     event = stack.event("Create", stack.properties(setup, wait=True))
     job_id = stack.job_id(event)
@@ -156,9 +155,9 @@ def test_success_after_hand_over_is_answered_within_seconds_of_the_notification(
     job = dict(aws.mediapackage().describe_harvest_job(Id=job_id))
     assert_answer(stack.answered(event), "SUCCESS", physical_id=job_id, data=expected_data(job, "SUCCEEDED"))
     (answer,) = stack.responses.answers(event["RequestId"])
-    latency = answer.received - harvest_jobs.STORE.finishes_at(ACCOUNT_ID, aws.region, job_id)
-    assert 0 < latency <= NOTIFICATION_LATENCY
-    stack.bus.wait()
+    assert answer.received >= harvest_jobs.STORE.finishes_at(ACCOUNT_ID, aws.region, job_id)
+    answered_by = [tick for tick in stack.bus.wait() if "Looking at the job now" in tick.invocation.logs]
+    assert len(answered_by) == 1, "the notification's own invocation looked at the job and answered"
     assert poll_rules(stack, aws) == []
 
 
