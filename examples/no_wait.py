@@ -1,8 +1,10 @@
-"""A job the deployment does not wait for: the stack is done as soon as MediaPackage accepted the job.
+"""A job the deployment does not wait for, whose outcome goes to an SNS topic.
 
 For long harvests (a deployment waits at most 57 minutes) or when the clip is not needed by the rest
-of the stack. ``harvest_job_status`` is then ``IN_PROGRESS``; the outcome is MediaPackage's
-``MediaPackage HarvestJob Notification`` event in EventBridge (source ``aws.mediapackage``).
+of the stack. The stack is done as soon as MediaPackage accepted the job (``harvest_job_status`` is
+then ``IN_PROGRESS``); ``job.on_state_change`` routes the job's ``MediaPackage HarvestJob
+Notification`` events (source ``aws.mediapackage``) that say it ended, ``SUCCEEDED`` or ``FAILED``
+(with MediaPackage's reason in ``detail.message``), to a topic. Subscribe to it as you like.
 
     npx cdk synth --app "python examples/no_wait.py"
 """
@@ -10,7 +12,10 @@ of the stack. ``harvest_job_status`` is then ``IN_PROGRESS``; the outcome is Med
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from cdk_mediapackage_harvest import HarvestJob
 
 
@@ -26,8 +31,15 @@ def build(app: cdk.App) -> cdk.Stack:
         manifest_key="clips/long/index.m3u8",
         wait_for_completion=False,
     )
+    topic = sns.Topic(stack, "HarvestOutcome", enforce_ssl=True)
+    job.on_state_change(
+        "Ended",
+        target=targets.SnsTopic(topic),
+        event_pattern=events.EventPattern(detail={"harvest_job": {"status": ["SUCCEEDED", "FAILED"]}}),
+    )
     cdk.CfnOutput(stack, "HarvestJobId", value=job.harvest_job_id)
     cdk.CfnOutput(stack, "HarvestJobStatus", value=job.harvest_job_status)
+    cdk.CfnOutput(stack, "OutcomeTopicArn", value=topic.topic_arn)
     return stack
 
 

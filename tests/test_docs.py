@@ -16,7 +16,7 @@ import aws_cdk as cdk
 import cdk_mediapackage_harvest
 import pytest
 from aws_cdk import aws_s3 as s3
-from cdk_mediapackage_harvest import HarvestJob
+from cdk_mediapackage_harvest import HarvestJob, HarvestJobV2
 from constructs import Construct
 from mediapackage_harvest_handler import answering, waiting
 from readme_renderer.markdown import render
@@ -108,12 +108,17 @@ def test_troubleshooting_quotes_the_reasons_the_handler_gives() -> None:
     budget = waiting.Budget(now=datetime.now(UTC), stop_at=0.0)
     assert f"`{waiting.failure_reason('<Id>', seen, budget)}`" in text
     assert "`Harvest job <Id> failed; MediaPackage sent no reason within 30 s; a late one appears in" in text
+    v2_text = " ".join(section(README, "A v2 harvest job FAILED or was CANCELLED").split())
+    v2_failed = waiting.Seen("FAILED", "failed", reason="<ErrorMessage>")
+    assert f"`{waiting.failure_reason('<name>', v2_failed, budget)}`" in v2_text
+    assert f"`{waiting.failure_reason('x' * 65, v2_failed, budget).replace('x' * 65, '<name>')}`" in v2_text
     prefix = answering.timeout_reason({"RequestType": "Create"}, None).split(":")[0]
     assert f"A Reason starting `{prefix}:`" in section(README, "The deployment times out")
 
 
 def example_stack() -> tuple[cdk.Stack, s3.Bucket]:
-    """A waiting job writing to a bucket named ``Clips``, as in the README's cdk-nag 2.x call."""
+    """A waiting job writing to a bucket named ``Clips``, as in the README's cdk-nag 2.x call, and a
+    v2 job of a generated name writing to the same bucket: every acknowledgment the library makes."""
     stack = cdk.Stack(cdk.App(context={"aws:cdk:bundling-stacks": []}), "ClipStack")
     bucket = s3.Bucket(stack, "Clips")
     HarvestJob(
@@ -124,6 +129,18 @@ def example_stack() -> tuple[cdk.Stack, s3.Bucket]:
         end_time="2025-03-01T10:30:00Z",
         destination_bucket=bucket,
         manifest_key="clips/final/index.m3u8",
+    )
+    HarvestJobV2(
+        stack,
+        "ClipV2",
+        channel_group_name="live",
+        channel_name="main",
+        origin_endpoint_name="hls",
+        start_time="2025-03-01T10:00:00Z",
+        end_time="2025-03-01T10:30:00Z",
+        destination_bucket=bucket,
+        destination_path="clips/v2/",
+        hls_manifest_names=["index"],
     )
     return stack, bucket
 
@@ -144,13 +161,17 @@ def test_the_cdk_nag_table_lists_every_acknowledgment_the_library_makes() -> Non
     written = {
         (
             path.replace("ClipStack/Clips/", "<bucket>/").replace("ClipStack/", "<stack>/"),
-            re.sub(r"HarvestJobPoll-[0-9a-f]{10}-", "HarvestJobPoll-<10 hex>-", finding).replace(
-                f"<{bucket_id}.Arn>", "<bucket's logical id.Arn>"
+            re.sub(r"HarvestJobPoll-[0-9a-f]{10}-", "HarvestJobPoll-<10 hex>-", finding)
+            .replace(f"<{bucket_id}.Arn>", "<bucket's logical id.Arn>")
+            .replace(
+                "channelGroup/live/channel/main/originEndpoint/hls/",
+                "channelGroup/<group>/channel/<channel>/originEndpoint/<endpoint>/",
             ),
         )
         for path, finding in made
     }
     assert written == listed
+    assert len(listed) == 5
 
 
 def test_the_cdk_nag_2_suppression_paths_exist() -> None:

@@ -15,6 +15,7 @@ from support import feature_flags
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 RESOURCE_TYPE = "Custom::MediaPackageHarvestJob"
+RESOURCE_TYPE_V2 = "Custom::MediaPackageV2HarvestJob"
 MEDIAPACKAGE = "mediapackage.amazonaws.com"
 
 
@@ -65,6 +66,16 @@ def check_existing_bucket_and_role(template: Template) -> None:
 def check_no_wait(template: Template) -> None:
     template.has_resource_properties(RESOURCE_TYPE, {"WaitForCompletion": False})
     template.resource_count_is("AWS::Lambda::Permission", 0)  # nothing polls
+    (topic,) = template.find_resources("AWS::SNS::Topic")
+    (rule,) = template.find_resources("AWS::Events::Rule").values()  # the job's: no handler rule
+    assert rule["Properties"]["EventPattern"] == {
+        "source": ["aws.mediapackage"],
+        "detail-type": ["MediaPackage HarvestJob Notification"],
+        "detail": {
+            "harvest_job": {"id": [{"prefix": "NoWait-LongClip9D82A5C3-"}], "status": ["SUCCEEDED", "FAILED"]}
+        },
+    }
+    assert [target["Arn"] for target in rule["Properties"]["Targets"]] == [{"Ref": topic}]
 
 
 def check_kms_bucket(template: Template) -> None:
@@ -88,12 +99,33 @@ def check_vod_asset(template: Template) -> None:
     assert len(mediapackage_roles(template)) == 2, f"{asset_id}: a reading role besides the writing one"
 
 
+def check_v2_job(template: Template) -> None:
+    template.has_resource_properties(
+        RESOURCE_TYPE_V2,
+        {
+            "ChannelGroupName": "live",
+            "ChannelName": "main",
+            "OriginEndpointName": "hls",
+            "HlsManifestNames": ["index"],
+            "S3Destination": Match.object_like({"DestinationPath": "clips/final/"}),
+            "WaitForCompletion": True,
+        },
+    )
+    assert mediapackage_roles(template) == {}, "v2 takes no role"
+    (policy,) = template.find_resources("AWS::S3::BucketPolicy").values()
+    principals = [
+        statement.get("Principal") for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    assert {"Service": "mediapackagev2.amazonaws.com"} in principals
+
+
 CHECKS: dict[str, Callable[[Template], None]] = {
     "existing_bucket_and_role": check_existing_bucket_and_role,
     "no_wait": check_no_wait,
     "kms_bucket": check_kms_bucket,
     "many_clips": check_many_clips,
     "vod_asset": check_vod_asset,
+    "v2_job": check_v2_job,
 }
 
 
@@ -107,7 +139,7 @@ def test_every_example_is_checked_and_listed() -> None:
 @pytest.mark.parametrize("name", sorted(CHECKS))
 def test_the_example_synthesizes_and_does_what_it_says(name: str) -> None:
     stack, template = synthesized(name)
-    assert template.find_resources(RESOURCE_TYPE)
+    assert template.find_resources(RESOURCE_TYPE) or template.find_resources(RESOURCE_TYPE_V2)
     Annotations.from_stack(stack).has_no_error("*", Match.any_value())
     Annotations.from_stack(stack).has_no_warning("*", Match.any_value())
     CHECKS[name](template)
