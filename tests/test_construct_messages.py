@@ -11,7 +11,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match, Template
-from cdk_mediapackage_harvest import HarvestJob, HarvestRuleError
+from cdk_mediapackage_harvest import HarvestJob, HarvestJobV2, HarvestRuleError
 from cdk_mediapackage_harvest._destinations import SAME_DESTINATION_WARNING, claim_destination
 from constructs import Construct
 
@@ -154,3 +154,26 @@ def test_each_warning_has_an_id_that_acknowledging_clears() -> None:
         cdk.Annotations.of(clip).acknowledge_warning(warning, "known and intended")
     Annotations.from_stack(stack).has_no_warning("*", Match.any_value())
     Template.from_stack(stack).resource_count_is("Custom::MediaPackageHarvestJob", 3)
+
+
+def test_two_v2_jobs_writing_the_same_destination_path_to_the_same_bucket_are_warned_about() -> None:
+    stack, bucket = new_stack()
+    v2 = {
+        "channel_group_name": "live",
+        "channel_name": "main",
+        "origin_endpoint_name": "hls",
+        "start_time": "2026-11-28T10:00:00Z",
+        "end_time": "2026-11-28T10:30:00Z",
+        "destination_bucket": bucket,
+        "hls_manifest_names": ["index"],
+    }
+    first = HarvestJobV2(stack, "First", destination_path="clips/final/", **v2)  # type: ignore[arg-type]
+    second = HarvestJobV2(stack, "Second", destination_path="clips/final/", **v2)  # type: ignore[arg-type]
+    HarvestJobV2(stack, "Elsewhere", destination_path="clips/other/", **v2)  # type: ignore[arg-type]
+    warnings = Annotations.from_stack(stack).find_warning(
+        "*", Match.string_like_regexp(SAME_DESTINATION_WARNING)
+    )
+    assert [warning.id for warning in warnings] == [f"/{second.node.path}"]
+    text = str(warnings[0].entry.data)
+    assert "destination_path: 'clips/final/'" in text
+    assert first.node.path in text

@@ -17,6 +17,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from cdk_mediapackage_harvest._bucket_access_v2 import grant_bucket_access
+from cdk_mediapackage_harvest._destinations import claim_destination
 from cdk_mediapackage_harvest._props_v2 import CheckedPropsV2
 from cdk_mediapackage_harvest._provider import HarvestJobProvider
 from cdk_mediapackage_harvest._synth import stack_of
@@ -137,6 +138,7 @@ class HarvestJobV2(Construct):
         for warning_id, warning in checked.warnings:
             Annotations.of(self).add_warning_v2(warning_id, warning)
 
+        claim_destination(scope, self, checked.bucket_name, destination_path, prop="destination_path")
         provider = HarvestJobProvider.of(scope)
         endpoint_arn = provider.grant_v2_harvest(
             channel_group_name,
