@@ -19,7 +19,7 @@ export PATH := $(BIN):$(PATH)
 
 .PHONY: demo demo-failure synth deploy test bench lock clean
 
-# The main job, offline: synthesize the example app, then create its harvest job on the local AWS.
+# The main job, offline: synthesize the example app, then create its harvest jobs (v1 and v2) on the local AWS.
 demo: synth
 	$(BIN)/python -m local_aws.demo --cdk-out cdk.out
 
