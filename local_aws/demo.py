@@ -1,4 +1,7 @@
-"""``make demo``: the example app's harvest job created on the local AWS, offline, with no account.
+"""``make demo``: the example app's harvest jobs created on the local AWS, offline, with no account.
+
+Each stack in turn (``HarvestStack``, then ``HarvestV2Stack``, or those given with ``--stack``); a
+``Custom::MediaPackageV2HarvestJob`` is prepared by :mod:`local_aws.demo_v2`.
 
 It reads the synthesized assembly (``cdk.out``), starts the local AWS, creates there what the stack
 refers to (a channel and an HLS origin endpoint with a startover window; the stack's buckets and roles
