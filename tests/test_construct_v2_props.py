@@ -167,7 +167,12 @@ def test_a_start_in_the_future_is_a_warning_an_end_in_the_future_is_not() -> Non
         stack,
         "Later",
         destination_bucket=bucket,
-        **{**PROPS, "start_time": now + timedelta(days=1), "end_time": now + timedelta(days=1, minutes=5)},
+        **{
+            **PROPS,
+            "start_time": now + timedelta(days=1),
+            "end_time": now + timedelta(days=1, minutes=5),
+            "destination_path": "clips/later/",  # its own path: no sameDestination warning
+        },
     )
     ((path, text),) = warnings_of(stack)
     assert path == "/Stack/Later"
