@@ -113,6 +113,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--quick", action="store_true", help="3 runs per path")
+    parser.add_argument("--output", type=Path, help="also append the figures, in Markdown, to this file")
     args, _ = parser.parse_known_args()
     runs = 3 if args.quick else args.runs
     with tempfile.TemporaryDirectory() as scratch, LocalAws() as aws:
@@ -126,6 +127,19 @@ def main() -> None:
             }
     gap = 15.0
     print(f"Completion-detection latency after hand-over (s, median / worst of {runs}):")
+    if args.output:
+        with args.output.open("a") as report:
+            report.write(
+                f"\n## Completion-detection latency after hand-over (`bench/handover_latency.py`)\n\n"
+                f"From a local job leaving IN_PROGRESS to the answer's arrival, once the first invocation has\n"
+                f'handed the wait over (s, median / worst of {runs}); "next poll" is measured from that poll\'s\n'
+                f"start, and the wait for it (up to {gap:.0f} s) comes on top.\n\n| path | median | worst |\n"
+                "| --- | --- | --- |\n"
+                + "".join(
+                    f"| {path} | {statistics.median(seconds):.2f} | {max(seconds):.2f} |\n"
+                    for path, seconds in results.items()
+                )
+            )
     for path, seconds in results.items():
         line = f"  {path:<16} {statistics.median(seconds):5.2f} / {max(seconds):5.2f}"
         if path == "next poll":
