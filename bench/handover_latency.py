@@ -131,9 +131,10 @@ def main() -> None:
         with args.output.open("a") as report:
             report.write(
                 f"\n## Completion-detection latency after hand-over (`bench/handover_latency.py`)\n\n"
-                f"From a local job leaving IN_PROGRESS to the answer's arrival, once the first invocation has\n"
-                f'handed the wait over (s, median / worst of {runs}); "next poll" is measured from that poll\'s\n'
-                f"start, and the wait for it (up to {gap:.0f} s) comes on top.\n\n| path | median | worst |\n"
+                "From a local job leaving IN_PROGRESS to the answer's arrival, once the first\n"
+                f"invocation has handed the wait over (s, median / worst of {runs}); the next poll is\n"
+                f"measured from that poll's start, and the wait for it (up to {gap:.0f} s) comes on top.\n\n"
+                "| path | median | worst |\n"
                 "| --- | --- | --- |\n"
                 + "".join(
                     f"| {path} | {statistics.median(seconds):.2f} | {max(seconds):.2f} |\n"
