@@ -34,7 +34,6 @@ POLL_RULE_ACTIONS = [
     "events:PutTargets",
     "events:RemoveTargets",
     "events:DeleteRule",
-    "events:ListTargetsByRule",
 ]
 
 
@@ -315,10 +314,16 @@ def test_provider_policy_has_exactly_these_statements(three_jobs: ThreeJobs) -> 
     assert policy["Properties"]["Roles"] == [{"Ref": function["Properties"]["Role"]["Fn::GetAtt"][0]}]
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
     by_action = {json.dumps(statement["Action"]): statement for statement in statements}
-    assert len(by_action) == len(statements) == 5
+    assert len(by_action) == len(statements) == 6
     prefix = three_jobs.stack.node.find_child(PROVIDER_ID).poll_rule_prefix  # type: ignore[attr-defined]
     assert by_action[json.dumps(POLL_RULE_ACTIONS)] == {
         "Action": POLL_RULE_ACTIONS,
+        "Effect": "Allow",
+        "Resource": arn(f":events:eu-west-1:123456789012:rule/{prefix}*"),
+    }
+    # A notification reads its job's poll rule (read only, the same rules): every stack with a HarvestJob.
+    assert by_action['"events:ListTargetsByRule"'] == {
+        "Action": "events:ListTargetsByRule",
         "Effect": "Allow",
         "Resource": arn(f":events:eu-west-1:123456789012:rule/{prefix}*"),
     }
@@ -767,15 +772,15 @@ def job_resource(stack: cdk.Stack, job: HarvestJob) -> Mapping[str, Any]:
 
 def poll_statements(stack: cdk.Stack) -> list[Mapping[str, Any]]:
     _, policy = provider_policy(Template.from_stack(stack))
-    return (
-        [
-            statement
-            for statement in policy["Properties"]["PolicyDocument"]["Statement"]
-            if statement["Action"] == POLL_RULE_ACTIONS
-        ]
-        + list(resources(Template.from_stack(stack), "AWS::Lambda::Permission").values())
-        + list(resources(Template.from_stack(stack), "AWS::Events::Rule").values())
-    )
+    return [
+        statement
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Action"] == POLL_RULE_ACTIONS
+    ] + [
+        permission
+        for permission in resources(Template.from_stack(stack), "AWS::Lambda::Permission").values()
+        if "Fn::GetAtt" not in permission["Properties"]["SourceArn"]  # not the notification rule's
+    ]
 
 
 def test_waiting_is_the_default_with_a_timeout_under_the_hour() -> None:
@@ -785,7 +790,7 @@ def test_waiting_is_the_default_with_a_timeout_under_the_hour() -> None:
     assert resource["Properties"]["CompletionTimeout"] == 55 * 60
     # CloudFormation waits the completion timeout, the poller's minute and answering: under an hour.
     assert resource["Properties"]["ServiceTimeout"] == str(58 * 60)
-    assert len(poll_statements(stack)) == 4
+    assert len(poll_statements(stack)) == 2
 
 
 @pytest.mark.parametrize(
@@ -819,7 +824,7 @@ def test_without_waiting_nothing_polls() -> None:
     add_job(stack, "NoWait", wait_for_completion=False)
     add_job(stack, "Waits")
     add_job(stack, "AlsoWaits")
-    assert len(poll_statements(stack)) == 4
+    assert len(poll_statements(stack)) == 2
 
 
 def test_the_rule_prefix_is_set_on_the_function_and_distinct_per_stack() -> None:

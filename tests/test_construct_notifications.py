@@ -3,6 +3,7 @@ the pattern it matches (an Id known at synth, or the prefix of the Id the handle
 
 from __future__ import annotations
 
+import json
 from typing import Any, cast
 
 import aws_cdk as cdk
@@ -100,7 +101,12 @@ def test_a_token_id_falls_back_to_the_origin_endpoint() -> None:
     }
 
 
-def test_a_job_that_does_not_wait_adds_no_notification_rule_to_the_stack() -> None:
+def test_a_job_that_does_not_wait_still_has_its_notifications_recorded() -> None:
+    """The stack's rule comes with its first HarvestJob, waiting or not (the record of every
+    notification); the poll rules' permissions only with a job that waits."""
     stack, bucket = new_stack()
     HarvestJob(stack, "Clip", destination_bucket=bucket, **PROPS)
-    Template.from_stack(stack).resource_count_is("AWS::Events::Rule", 0)
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::Events::Rule", 1)
+    template.resource_count_is("AWS::Lambda::Permission", 1)
+    assert "events:PutRule" not in json.dumps(template.to_json())

@@ -385,8 +385,9 @@ def test_polling_is_granted_only_when_a_job_waits() -> None:
         stack, "Clip", destination_bucket=bucket, completion_timeout=cdk.Duration.minutes(20), **PROPS
     )
     template = Template.from_stack(stack)
-    # The poll rules' permission and the notification rule's (the stack listens once a job waits).
-    template.resource_count_is("AWS::Lambda::Permission", 2)
+    # The poll rules' permission; no notification rule (it hears MediaPackage v1's events, for HarvestJob).
+    template.resource_count_is("AWS::Lambda::Permission", 1)
+    template.resource_count_is("AWS::Events::Rule", 0)
     template.has_resource_properties(
         V2,
         {"CompletionTimeout": 1200, "ServiceTimeout": str(20 * 60 + contract.SERVICE_TIMEOUT_MARGIN_SECONDS)},

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -65,9 +66,16 @@ def check_existing_bucket_and_role(template: Template) -> None:
 
 def check_no_wait(template: Template) -> None:
     template.has_resource_properties(RESOURCE_TYPE, {"WaitForCompletion": False})
-    template.resource_count_is("AWS::Lambda::Permission", 0)  # nothing polls
+    # Nothing polls: the one permission is the stack's notification rule's (the record of every
+    # notification), beside the job's own rule from on_state_change.
+    template.resource_count_is("AWS::Lambda::Permission", 1)
+    assert "events:PutRule" not in json.dumps(template.to_json())
     (topic,) = template.find_resources("AWS::SNS::Topic")
-    (rule,) = template.find_resources("AWS::Events::Rule").values()  # the job's: no handler rule
+    (rule,) = [
+        rule
+        for rule in template.find_resources("AWS::Events::Rule").values()
+        if "detail" in rule["Properties"]["EventPattern"]
+    ]
     assert rule["Properties"]["EventPattern"] == {
         "source": ["aws.mediapackage"],
         "detail-type": ["MediaPackage HarvestJob Notification"],

@@ -677,6 +677,9 @@ def test_the_notification_rule_hears_only_mediapackage_and_invokes_only_the_hand
     rules = {
         key: value["Properties"] for key, value in resources.items() if value["Type"] == "AWS::Events::Rule"
     }
+    if not any(value["Type"] == "Custom::MediaPackageHarvestJob" for value in resources.values()):
+        assert rules == {}  # the rule hears MediaPackage v1's events: only for a stack with a HarvestJob
+        return
     ((rule_id, rule),) = rules.items()
     assert rule["EventPattern"] == {
         "source": ["aws.mediapackage"],

@@ -192,6 +192,8 @@ class HarvestJobProvider(Construct):
         self._waited_for: set[int] = set()
         self._v2_acknowledged: set[str] = set()
         self._polls = False
+        self._listens = False
+        self._poll_rules_acknowledged = False
         #: The function's ARN, for every job's ServiceToken.
         self.service_token: str = Token.as_string(function.get_att("Arn"))
 
@@ -309,39 +311,24 @@ class HarvestJobProvider(Construct):
 
     def enable_polling(self) -> None:
         """Let the handler poll a job that outlives its invocation: an EventBridge rule that invokes
-        the function every minute, created and removed by the handler itself; and hear MediaPackage's
-        harvest job notifications: one rule per stack, in the template, that only invokes the function.
+        the function every minute, created and removed by the handler itself.
 
         The handler may manage only rules named with this provider's prefix, and only those rules
         may invoke the function: one permission for all of them, so that the handler never edits
-        the function's resource policy at run time. The notification rule has its own permission,
-        for that rule only. CloudWatch Logs holds the claims and the reasons (``log_streams``), in
-        the function's own log group only.
+        the function's resource policy at run time. CloudWatch Logs holds the claims and the reasons
+        (``log_streams``), in the function's own log group only.
         """
         if self._polls:
             return
         self._polls = True
-        rules = self._arn("events", f"rule/{self.poll_rule_prefix}*")
+        rules = self._poll_rules_arn()
         poll_rules = statement(
-            [
-                "events:PutRule",
-                "events:PutTargets",
-                "events:RemoveTargets",
-                "events:DeleteRule",
-                "events:ListTargetsByRule",
-            ],
-            [rules],
+            ["events:PutRule", "events:PutTargets", "events:RemoveTargets", "events:DeleteRule"], [rules]
         )
         # Claims and reasons are log streams of the function's own log group: the role may already
         # create and write them there (as Lambda does); reading a reason back needs GetLogEvents.
         reasons = statement(["logs:GetLogEvents"], [self._log_group_arn])
         self.policy.add(poll_rules, reasons)
-        acknowledge_wildcard_resources(
-            self.policy.construct,
-            [rules],
-            "the handler names each poll rule at deploy time (a job that outlives its invocation); "
-            "only rules with this stack's own prefix",
-        )
         CfnResource(
             self.function,
             POLL_PERMISSION_ID,
@@ -353,11 +340,30 @@ class HarvestJobProvider(Construct):
                 "SourceArn": rules,
             },
         )
-        self._notification_rule()
 
-    def _notification_rule(self) -> None:
-        """The stack's rule for MediaPackage's harvest job notifications, targeting the function
-        with the event as it comes, and the permission that lets that rule (only) invoke it."""
+    def _poll_rules_arn(self) -> str:
+        """``rule/<prefix>*``: the poll rules, which the handler manages (polling) and reads (a
+        notification finds the wait of its job); acknowledged for cdk-nag once."""
+        rules = self._arn("events", f"rule/{self.poll_rule_prefix}*")
+        if not self._poll_rules_acknowledged:
+            self._poll_rules_acknowledged = True
+            acknowledge_wildcard_resources(
+                self.policy.construct,
+                [rules],
+                "the handler names each poll rule at deploy time (a job that outlives its invocation); "
+                "only rules with this stack's own prefix",
+            )
+        return rules
+
+    def listen_to_notifications(self) -> None:
+        """Hear MediaPackage's (v1) harvest job notifications, for every ``HarvestJob`` of the stack,
+        waiting or not: one rule per stack, in the template, targeting the function with the event as
+        it comes, and a permission that lets that rule (only) invoke it. The handler records each
+        notification, and finds the wait of its job by reading that job's poll rule's target."""
+        if self._listens:
+            return
+        self._listens = True
+        self.policy.add(statement(["events:ListTargetsByRule"], [self._poll_rules_arn()]))
         function_arn = self._function_resource.get_att("Arn")
         notice = contract.Notification
         rule = CfnResource(

@@ -140,6 +140,7 @@ class HarvestJob(Construct):
         provider = HarvestJobProvider.of(scope)
         provider.grant_v1_harvest()
         provider.grant_pass_role(role_arn, dependable)
+        provider.listen_to_notifications()  # the record of every notification, waiting or not
         if checked.completion_timeout is not None:
             provider.enable_polling()
 
