@@ -177,3 +177,26 @@ def test_two_v2_jobs_writing_the_same_destination_path_to_the_same_bucket_are_wa
     text = str(warnings[0].entry.data)
     assert "destination_path: 'clips/final/'" in text
     assert first.node.path in text
+
+
+def test_a_v2_name_given_as_an_arn_is_answered_with_the_name_to_pass() -> None:
+    stack, bucket = new_stack()
+    endpoint_arn = (
+        "arn:aws:mediapackagev2:us-east-1:123456789012:channelGroup/live/channel/main/originEndpoint/hls"
+    )
+    with pytest.raises(HarvestRuleError) as caught:
+        HarvestJobV2(
+            stack,
+            "Clip",
+            channel_group_name="live",
+            channel_name="main",
+            origin_endpoint_name=endpoint_arn,
+            start_time="2026-11-28T10:00:00Z",
+            end_time="2026-11-28T10:30:00Z",
+            destination_bucket=bucket,
+            destination_path="clips/final/",
+            hls_manifest_names=["index"],
+        )
+    message = str(caught.value)
+    assert message.startswith("Stack/Clip: origin_endpoint_name: 'arn:aws:mediapackagev2:")
+    assert message.endswith("an ARN is not a name: pass the origin endpoint's name, e.g. 'hls'")

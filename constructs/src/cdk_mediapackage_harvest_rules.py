@@ -29,6 +29,10 @@ _ID_INVALID = re.compile(r"[^A-Za-z0-9_-]")
 _ORIGIN_ENDPOINT_ARN = re.compile(
     r"arn:aws[a-z-]*:mediapackage:[^:]*:[^:]*:origin_endpoints/([A-Za-z0-9_-]+)"
 )
+_V2_ARN = re.compile(
+    r"arn:aws[a-z-]*:mediapackagev2:[^:]*:[^:]*:channelGroup/([A-Za-z0-9_-]+)"
+    r"(?:/channel/([A-Za-z0-9_-]+)(?:/originEndpoint/([A-Za-z0-9_-]+)(?:/harvestJob/([A-Za-z0-9_-]+))?)?)?"
+)
 _EXAMPLE_TIME = "2026-11-28T10:00:00Z"
 
 
@@ -137,6 +141,16 @@ def _identifier_fix(value: str) -> str:
     arn = _ORIGIN_ENDPOINT_ARN.fullmatch(value)
     if arn:
         return f"an ARN is not an Id: pass the endpoint's Id, e.g. {arn.group(1)!r}"
+    v2_arn = _V2_ARN.fullmatch(value)
+    if v2_arn:
+        kind, name = [
+            (kind, name)
+            for kind, name in zip(
+                ("channel group", "channel", "origin endpoint", "harvest job"), v2_arn.groups(), strict=True
+            )
+            if name
+        ][-1]
+        return f"an ARN is not a name: pass the {kind}'s name, e.g. {name!r}"
     fixed = _ID_INVALID.sub("-", value.strip()).strip("-")[:MAX_ID_LENGTH] or "clip-2026-11-28"
     return f"expected e.g. {fixed!r}"
 
