@@ -294,11 +294,18 @@ def test_an_imported_bucket_gets_a_warning_with_the_exact_statement(jobs: Jobs) 
     text = found[0][1]
     assert POLICY_NOT_ADDED in text
     printed = json.loads(text[text.index("{") : text.rindex("}") + 1])
-    assert printed == json.loads(
-        json.dumps(jobs.stack.resolve(jobs.imported.destination_policy_statement.to_statement_json()))
-    )
+    # Ready to paste: plain JSON, what the deployment fills in (the partition) as <AWS::Partition>.
+    pasted = json.loads(json.dumps(printed).replace("<AWS::Partition>", "aws"))
+    statement = jobs.stack.resolve(jobs.imported.destination_policy_statement.to_statement_json())
+    assert pasted["Resource"] == [resolved_arn(jobs.stack, r) for r in statement["Resource"]]
+    assert pasted["Condition"]["ArnLike"]["aws:SourceArn"] == [
+        resolved_arn(jobs.stack, arn) for arn in statement["Condition"]["ArnLike"]["aws:SourceArn"]
+    ]
+    assert (pasted["Action"], pasted["Effect"]) == (statement["Action"], statement["Effect"])
+    assert pasted["Condition"]["StringEquals"] == statement["Condition"]["StringEquals"]
+    assert "Fn::" not in text and '"Ref"' not in text
     assert printed["Principal"] == {"Service": PRINCIPAL}
-    assert [resolved_arn(jobs.stack, r) for r in printed["Resource"]] == [
+    assert pasted["Resource"] == [
         "arn:aws:s3:::existing-clips",
         "arn:aws:s3:::existing-clips/clips/one/*",
     ]

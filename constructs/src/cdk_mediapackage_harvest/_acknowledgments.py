@@ -25,13 +25,13 @@ def acknowledge_wildcard_resources(scope: Construct, resources: Sequence[object]
     that holds it."""
     stack = Stack.of(scope)
     for resource in resources:
-        written = _as_cdk_nag_writes(stack.resolve(resource))
+        written = as_cdk_nag_writes(stack.resolve(resource))
         if "*" in written:
             finding = f"{WILDCARD_RULE}[Resource::{written}]"
             Validations.of(scope).acknowledge(Acknowledgment(id=finding, reason=reason))
 
 
-def _as_cdk_nag_writes(value: Any) -> str:
+def as_cdk_nag_writes(value: Any) -> str:
     """A resolved policy resource flattened to one string, the way cdk-nag names it in a finding."""
     if isinstance(value, str):
         return value.replace("${", "<").replace("}", ">")
@@ -39,12 +39,12 @@ def _as_cdk_nag_writes(value: Any) -> str:
         ((function, argument),) = value.items()
         if function == "Fn::Join":
             separator, parts = argument
-            return str(separator).join(_as_cdk_nag_writes(part) for part in parts)
+            return str(separator).join(as_cdk_nag_writes(part) for part in parts)
         if function in ("Fn::Sub", "Fn::ImportValue"):
-            return _as_cdk_nag_writes(argument)
+            return as_cdk_nag_writes(argument)
         if function == "Fn::GetAtt":
             logical_id, attribute = argument
-            return f"<{_as_cdk_nag_writes(logical_id)}.{_as_cdk_nag_writes(attribute)}>"
+            return f"<{as_cdk_nag_writes(logical_id)}.{as_cdk_nag_writes(attribute)}>"
         if function == "Ref":
-            return f"<{_as_cdk_nag_writes(argument)}>"
+            return f"<{as_cdk_nag_writes(argument)}>"
     return json.dumps(value, separators=(",", ":"))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import cdk_mediapackage_harvest_contract as contract
 from aws_cdk import Annotations, Stack
@@ -21,6 +21,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IDependable
 
+from cdk_mediapackage_harvest._acknowledgments import as_cdk_nag_writes
 from cdk_mediapackage_harvest._synth import ObjectCache, stack_of
 
 #: The warning for a bucket (or key) whose policy the stack cannot edit; acknowledgeable by this id.
@@ -144,11 +145,26 @@ _bucket_arn: ObjectCache[s3.IBucket, str] = ObjectCache(lambda bucket: bucket.bu
 _encryption_key: ObjectCache[s3.IBucket, kms.IKey | None] = ObjectCache(lambda bucket: bucket.encryption_key)
 
 
+def _readable(value: Any) -> Any:
+    """A resolved policy value as a person pastes it: each intrinsic function one string, with what
+    the deployment fills in as ``<AWS::Partition>``, ``<Logical.Arn>`` (as cdk-nag writes them)."""
+    if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in _INTRINSICS:
+        return as_cdk_nag_writes(value)
+    if isinstance(value, dict):
+        return {key: _readable(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_readable(item) for item in value]
+    return value
+
+
+_INTRINSICS = ("Ref", "Fn::Join", "Fn::GetAtt", "Fn::Sub", "Fn::ImportValue")
+
+
 def _warn(scope: Construct, where: str, statement: iam.PolicyStatement) -> None:
-    rendered = json.dumps(stack_of(scope).resolve(statement.to_statement_json()), sort_keys=True)
+    rendered = json.dumps(_readable(stack_of(scope).resolve(statement.to_statement_json())), sort_keys=True)
     Annotations.of(scope).add_warning_v2(
         POLICY_NOT_ADDED,
         f"MediaPackage v2 writes the clip as {contract.V2_SERVICE_PRINCIPAL} (its request has no role), "
         f"and this stack cannot edit {where}: add this statement to it before deploying, or the harvest "
-        f"job fails: {rendered}",
+        f"job fails (fill in each <...>, e.g. <AWS::Partition> with aws): {rendered}",
     )
