@@ -303,7 +303,8 @@ def test_an_imported_bucket_gets_a_warning_with_the_exact_statement(jobs: Jobs) 
     ]
     assert (pasted["Action"], pasted["Effect"]) == (statement["Action"], statement["Effect"])
     assert pasted["Condition"]["StringEquals"] == statement["Condition"]["StringEquals"]
-    assert "Fn::" not in text and '"Ref"' not in text
+    assert "Fn::" not in text
+    assert '"Ref"' not in text
     assert printed["Principal"] == {"Service": PRINCIPAL}
     assert pasted["Resource"] == [
         "arn:aws:s3:::existing-clips",
