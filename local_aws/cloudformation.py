@@ -4,7 +4,8 @@
 a self-signed certificate (trusted by the handler process through ``SSL_CERT_FILE``), answering only
 the URLs it issued. ``event`` builds the events CloudFormation sends, with every property value a
 string. ``Assembly`` reads a synthesized cloud assembly: the template, a custom resource's properties
-and the handler asset that synthesis produced; ``Intrinsics`` resolves the template's references.
+and the handler asset that synthesis produced; ``Intrinsics`` (:mod:`local_aws.intrinsics`) resolves
+the template's references.
 """
 
 from __future__ import annotations
@@ -34,13 +35,14 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from local_aws import ACCOUNT_ID, REGION
 from local_aws.eventbridge import TemplateRule
+from local_aws.intrinsics import Intrinsics
+from local_aws.intrinsics import resolve as resolve  # re-exported: cloudformation.resolve
 from local_aws.lambda_runtime import Function
 
 MAX_BODY_BYTES = 4096
 """CloudFormation rejects a response body over 4096 bytes."""
 RESOURCE_TYPE = "Custom::MediaPackageHarvestJob"
 RESPONSE_HOST = "cloudformation-custom-resource-response-useast1.s3.amazonaws.com"
-PSEUDO_PARAMETERS = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT_ID}
 
 
 @dataclass(frozen=True)
@@ -353,49 +355,3 @@ class Assembly:
                         TemplateRule(self.rule_name(rule_id), properties["EventPattern"], target["Id"])
                     )
         return found
-
-
-class Intrinsics:
-    """Resolves ``Ref``, ``Fn::GetAtt`` and ``Fn::Join`` in a template value: pseudo parameters to the
-    local account and region, references from the given maps (KeyError if absent). Any other
-    intrinsic function is an error, not a pass. Override ``ref`` and ``get_att`` to resolve otherwise.
-    """
-
-    def __init__(
-        self,
-        refs: Mapping[str, str] | None = None,
-        attributes: Mapping[tuple[str, str], str] | None = None,
-    ) -> None:
-        self.refs: Mapping[str, str] = refs or {}
-        self.attributes: Mapping[tuple[str, str], str] = attributes or {}
-
-    def ref(self, logical_id: str) -> str:
-        return self.refs[logical_id]
-
-    def get_att(self, logical_id: str, attribute: str) -> str:
-        return self.attributes[(logical_id, attribute)]
-
-    def __call__(self, value: Any) -> Any:
-        if isinstance(value, list):
-            return [self(item) for item in value]
-        if not isinstance(value, Mapping):
-            return value
-        if set(value) == {"Ref"}:
-            return PSEUDO_PARAMETERS.get(value["Ref"]) or self.ref(value["Ref"])
-        if set(value) == {"Fn::GetAtt"}:
-            logical_id, attribute = value["Fn::GetAtt"]
-            return self.get_att(logical_id, attribute)
-        if set(value) == {"Fn::Join"}:
-            separator, parts = value["Fn::Join"]
-            return str(separator).join(str(self(part)) for part in parts)
-        unknown = [key for key in value if key.startswith("Fn::")]
-        if unknown:
-            raise ValueError(f"cannot resolve {unknown[0]} locally: {value}")
-        return {key: self(item) for key, item in value.items()}
-
-
-def resolve(
-    value: Any, refs: Mapping[str, str], attributes: Mapping[tuple[str, str], str] | None = None
-) -> Any:
-    """A template value with its intrinsic functions resolved (``Intrinsics``)."""
-    return Intrinsics(refs, attributes)(value)

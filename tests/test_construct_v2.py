@@ -426,7 +426,7 @@ def test_the_written_bucket_policy_lets_the_local_mediapackage_v2_write_only_for
     MediaPackage v2's evaluator: allowed under each job's path from the job's endpoint, with either
     ARN as the source; refused elsewhere, from another endpoint, or for another account."""
     from local_aws import bucket_policy
-    from local_aws.cloudformation import Intrinsics
+    from local_aws.intrinsics import Intrinsics
 
     stack = cdk.Stack(cdk.App(context=NO_BUNDLING), "Deployed", env=ENV)
     bucket = s3.Bucket(stack, "Bucket", enforce_ssl=True)

@@ -32,7 +32,7 @@ from cfnlint.api import ManualArgs, lint
 from support import ACCOUNT_ID, REGION
 
 from app import build
-from local_aws.cloudformation import Intrinsics
+from local_aws.intrinsics import Intrinsics
 
 with warnings.catch_warnings():
     # parliament imports pkg_resources, which warns that it is deprecated.

@@ -20,6 +20,7 @@ from constructs import Construct, IConstruct, IDependable
 
 from cdk_mediapackage_harvest._acknowledgments import acknowledge_wildcard_resources
 from cdk_mediapackage_harvest._asset import stage_handler_code
+from cdk_mediapackage_harvest._policy import Policy, statement, trust
 from cdk_mediapackage_harvest._synth import is_unresolved, stack_of
 
 MEDIAPACKAGE_PRINCIPAL = "mediapackage.amazonaws.com"
@@ -33,7 +34,6 @@ RUNTIME = "python3.14"
 ARCHITECTURE = "arm64"
 MEMORY_MB = 256
 LOG_RETENTION_DAYS = 30
-POLICY_VERSION = "2012-10-17"
 #: What the handler does with v2 harvest jobs: create one (idempotently), look one up by name
 #: (adopting a job a redelivered Create made; waiting), cancel one still running on Delete.
 V2_HARVEST_ACTIONS = (
@@ -43,55 +43,6 @@ V2_HARVEST_ACTIONS = (
 )
 #: CreateHarvestJob with Tags is also authorized as TagResource (Service Authorization Reference).
 V2_TAG_ACTION = "mediapackagev2:TagResource"
-
-
-def statement(
-    actions: list[str], resources: list[Any], conditions: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """An IAM policy statement as the L2 ``PolicyStatement`` renders it (keys sorted, one action or
-    resource as a string)."""
-    rendered: dict[str, Any] = {"Action": actions[0] if len(actions) == 1 else actions}
-    if conditions:
-        rendered["Condition"] = conditions
-    rendered["Effect"] = "Allow"
-    rendered["Resource"] = resources[0] if len(resources) == 1 else resources
-    return rendered
-
-
-def trust(service: str) -> dict[str, Any]:
-    """A role's trust policy: ``service`` may assume it."""
-    return {
-        "Statement": [{"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": service}}],
-        "Version": POLICY_VERSION,
-    }
-
-
-class _Policy:
-    """An ``AWS::IAM::Policy`` at ``<scope>/<id>/Resource`` attached to one role, whose statements
-    can be added to; the CDK is told once per change (one round trip), not per statement built."""
-
-    def __init__(self, scope: Construct, id: str, role_ref: str) -> None:
-        self.construct = Construct(scope, id)
-        self.statements: list[dict[str, Any]] = []
-        self.resource = CfnResource(
-            self.construct,
-            "Resource",
-            type="AWS::IAM::Policy",
-            properties={
-                "PolicyDocument": {"Statement": [], "Version": POLICY_VERSION},
-                "PolicyName": "",
-                "Roles": [role_ref],
-            },
-        )
-        # The L2 names a policy after its own logical id.
-        self.resource.add_property_override("PolicyName", self.resource.logical_id)
-
-    def add(self, *statements: dict[str, Any]) -> None:
-        self.statements.extend(statements)
-        self.changed()
-
-    def changed(self) -> None:
-        self.resource.add_property_override("PolicyDocument.Statement", self.statements)
 
 
 class HarvestJobProvider(Construct):
@@ -149,7 +100,7 @@ class HarvestJobProvider(Construct):
         )
         role_ref = role_resource.ref
         self._log_group_arn = log_group.get_att("Arn")
-        log_writing = _Policy(role, "DefaultPolicy", role_ref)
+        log_writing = Policy(role, "DefaultPolicy", role_ref)
         log_writing.add(
             statement(["logs:CreateLogStream", "logs:PutLogEvents"], [log_group.get_att("Arn")]),
         )
@@ -180,7 +131,7 @@ class HarvestJobProvider(Construct):
         # The function waits for its role and the role's policy, as Lambda's L2 has it.
         function.node.add_dependency(role)
         self._function_resource = function
-        self.policy = _Policy(self, "Policy", role_ref)
+        self.policy = Policy(self, "Policy", role_ref)
         # The handler keeps its permissions until every job is gone: the jobs name the function,
         # so CloudFormation deletes them before it, and it before this policy.
         function.node.add_dependency(self.policy.construct)
