@@ -177,3 +177,37 @@ def test_a_throttled_look_costs_one_look_not_the_deployment(
 
     assert (answer["Status"], answer["Data"]) == ("SUCCESS", v2_data(status="COMPLETED"))
     assert waits == [contract.POLL_INTERVAL_SECONDS] * 2
+
+
+def test_a_poll_a_notification_started_watches_a_few_seconds_for_the_api_to_catch_up(
+    v2_stub: Stubber, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The API may still show the job running just after its event: the notified poll looks again
+    within ``NOTIFIED_WATCH_SECONDS``, then leaves the rest to the scheduled polls."""
+    slept: list[float] = []
+    clock = [time.time(), time.monotonic()]
+
+    def sleep(seconds: float) -> None:  # the wall clock and the monotonic one advance together
+        slept.append(seconds)
+        clock[0] += seconds
+        clock[1] += seconds
+
+    monkeypatch.setattr(time, "sleep", sleep)
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    monkeypatch.setattr(time, "monotonic", lambda: clock[1])
+    pending = waiting.PendingWait(V2_GENERATED, clock[0] + 600, 600, V2_ADDRESS)
+    notified = {**poll(pending), waiting.NOTIFIED_KEY: True}
+    plenty = Context(remaining_ms=contract.ANSWER_MARGIN_SECONDS * 1000 + 600_000)
+    v2_stub.add_response("get_harvest_job", v2_job(status="IN_PROGRESS"), v2_get_params())
+    v2_stub.add_response("get_harvest_job", v2_job(status="COMPLETED"), v2_get_params())
+    done = lifecycle.poll(notified, plenty)
+    assert (done.status, done.physical_id, done.pending) == ("SUCCESS", V2_GENERATED, None)
+    assert slept == [contract.POLL_INTERVAL_SECONDS]
+
+    # Still running after the watch: pending again, after NOTIFIED_WATCH_SECONDS of looking.
+    slept.clear()
+    for _ in range(3):
+        v2_stub.add_response("get_harvest_job", v2_job(status="IN_PROGRESS"), v2_get_params())
+    still = lifecycle.poll(notified, plenty)
+    assert (still.status, still.pending) == ("SUCCESS", pending)
+    assert sum(slept) == contract.NOTIFIED_WATCH_SECONDS

@@ -229,6 +229,9 @@ POLL_SCHEDULE: Final = f"rate({_POLL_MINUTES} minute{'s' if _POLL_MINUTES != 1 e
 #: How long one scheduled poll keeps looking: under the schedule, by a quarter of it, so that polls
 #: do not usually overlap: 60 - 15 = 45 s.
 POLLER_INVOCATION_SECONDS: Final = POLL_SCHEDULE_SECONDS - POLL_SCHEDULE_SECONDS // 4
+#: How long the poll a job's notification started keeps looking: the API may still show the job
+#: running just after its event, so two more looks after the first: 2 x 5 = 10 s.
+NOTIFIED_WATCH_SECONDS: Final = 2 * POLL_INTERVAL_SECONDS
 #: How long a waiting invocation that saw a job FAILED waits for MediaPackage's reason (its
 #: notification) before answering without one, and how often it looks in the meantime.
 REASON_GRACE_SECONDS: Final = 30

@@ -143,8 +143,10 @@ def poll(event: Mapping[str, Any], context: object) -> Decision:
         jobs = job_module(event)
         pending = PendingWait.from_event(event)
         job_id = pending.job_id
-        # A poll that a notification started looks once: the scheduled polls go on otherwise.
-        at_most = 0 if event.get(NOTIFIED_KEY) else contract.POLLER_INVOCATION_SECONDS
+        # A poll that a notification started looks for a few seconds (the API may lag the event);
+        # the scheduled polls go on otherwise.
+        notified = bool(event.get(NOTIFIED_KEY))
+        at_most = contract.NOTIFIED_WATCH_SECONDS if notified else contract.POLLER_INVOCATION_SECONDS
         budget = Budget.of(context, at_most=at_most)
         job = jobs.wait_for_job(jobs.client(), pending, budget)
     except Exception as error:

@@ -27,7 +27,8 @@ logger = logging.getLogger(__name__)
 
 #: The key of the wait's state in a scheduled poll's event.
 WAIT_KEY = "HarvestJobWait"
-#: Set in a poll event that a job's notification started: it looks once, and answers if done.
+#: Set in a poll event that a job's notification started: it looks for ``NOTIFIED_WATCH_SECONDS``
+#: and answers if the job is done.
 NOTIFIED_KEY = "HarvestJobNotified"
 
 Outcome = Literal["running", "succeeded", "failed"]
