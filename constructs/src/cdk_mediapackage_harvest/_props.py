@@ -80,15 +80,7 @@ class CheckedProps:
                 warnings.append(("cdk-mediapackage-harvest:manifestKeyExtension", warning))
         if harvest_job_id is not None and not is_unresolved(harvest_job_id):
             rules.check_identifier("harvest_job_id", harvest_job_id)
-        _check_reference(
-            "destination_bucket",
-            destination_bucket,
-            ("bucket_name", "arn_for_objects"),
-            "an s3.IBucket, e.g. s3.Bucket.from_bucket_name(self, 'Clips', 'my-bucket')",
-        )
-        bucket_name = _bucket_name(destination_bucket)
-        if not is_unresolved(bucket_name):
-            rules.check_bucket_name("destination_bucket", bucket_name)
+        bucket_name = checked_bucket_name(destination_bucket)
         role_arn = ""
         if destination_role is not None:
             _check_reference(
@@ -108,6 +100,21 @@ class CheckedProps:
             completion_timeout=timeout,
             warnings=tuple(warnings),
         )
+
+
+def checked_bucket_name(destination_bucket: object) -> str:
+    """``destination_bucket``'s name, once it is checked to be a bucket (and its name, when concrete,
+    an S3 bucket name): the check both constructs make of the prop."""
+    _check_reference(
+        "destination_bucket",
+        destination_bucket,
+        ("bucket_name", "arn_for_objects"),
+        "an s3.IBucket, e.g. s3.Bucket.from_bucket_name(self, 'Clips', 'my-bucket')",
+    )
+    bucket_name = _bucket_name(destination_bucket)  # type: ignore[arg-type]
+    if not is_unresolved(bucket_name):
+        rules.check_bucket_name("destination_bucket", bucket_name)
+    return bucket_name
 
 
 def _minutes(seconds: int) -> str:

@@ -17,10 +17,9 @@ from aws_cdk import Duration
 from aws_cdk import aws_s3 as s3
 
 from cdk_mediapackage_harvest._props import (
-    _bucket_name,
-    _check_reference,
     _checked_time,
     _completion_timeout_seconds,
+    checked_bucket_name,
 )
 from cdk_mediapackage_harvest._synth import is_unresolved
 
@@ -108,15 +107,7 @@ class CheckedPropsV2:
             _check_str("description", description)
             if not _is_token(description):
                 rules.check_description("description", description)
-        _check_reference(
-            "destination_bucket",
-            destination_bucket,
-            ("bucket_name", "arn_for_objects"),
-            "an s3.IBucket, e.g. s3.Bucket.from_bucket_name(self, 'Clips', 'my-bucket')",
-        )
-        bucket_name = _bucket_name(destination_bucket)
-        if not is_unresolved(bucket_name):
-            rules.check_bucket_name("destination_bucket", bucket_name)
+        bucket_name = checked_bucket_name(destination_bucket)
         return cls(
             start_time=rules.format_time(start) if isinstance(start, datetime) else start,
             end_time=rules.format_time(end) if isinstance(end, datetime) else end,
